@@ -1,0 +1,219 @@
+"""Settings: read once at start-up from TOML plus HEZO_<SECTION>__<KEY> overrides, validated into one frozen object.
+
+Nothing else in the gateway reads the environment; the settings object is passed down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from gateway.errors import ConfigError
+from gateway.schema import Mailbox
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gateway.toml"
+ENV_PREFIX = "HEZO_"
+_DEFAULT_MAILBOXES: dict[str, Mailbox] = {"pomoc@myhezo.pl": "pomoc", "escalation@myhezo.pl": "escalation"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///var/gateway.db"
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return url
+
+
+class StorageSettings(_Section):
+    dir: Path = Path("var/data")
+
+
+class SmtpSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=0, le=65535)
+    hostname: str = "mx.myhezo.pl"
+    max_message_bytes: int = Field(default=33_554_432, gt=0)
+    max_recipients: int = Field(default=10, gt=0)
+    max_connections_per_peer: int = Field(default=20, gt=0)
+    max_concurrent_messages: int = Field(default=4, gt=0)
+    idle_timeout_s: float = Field(default=300, gt=0)
+    tls_cert: str = ""
+    tls_key: str = ""
+    auth_users: dict[str, str] = Field(default_factory=dict)
+    require_starttls: bool = False  # refuse MAIL before STARTTLS (only when tls_cert/tls_key are set)
+    auth_require_tls: bool = True  # offer AUTH only inside TLS
+
+
+class ImapAccount(_Section):
+    mailbox: Mailbox
+    host: str
+    port: int = Field(default=993, ge=1, le=65535)
+    ssl: bool = True
+    username: str
+    password: str = ""
+    oauth2_token: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+
+
+class ImapSettings(_Section):
+    enabled: bool = False
+    ca_file: str = ""  # extra CA to trust for the IMAP servers (a private CA); empty = the system trust store
+    poll_interval_s: float = Field(default=30, gt=0)
+    accounts: list[ImapAccount] = Field(default_factory=list)
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    max_body_bytes: int = Field(default=26_214_400, gt=0)
+
+
+class ApiSettings(_Section):
+    tokens: list[str] = Field(default_factory=list)
+
+
+class RelaySettings(_Section):
+    host: str = ""
+    port: int = Field(default=25, ge=1, le=65535)
+    from_address: str = Field(default="pomoc@myhezo.pl", alias="from")
+    username: str = ""
+    password: str = ""
+    starttls: bool = False
+    timeout_s: float = Field(default=30, gt=0)
+
+
+class TwilioSettings(_Section):
+    account_sid: str = ""
+    auth_token: str = ""
+    from_number: str = "+48122525600"
+    api_base: str = ""
+    hotline_number: str = "+48122525600"
+    escalation_number: str = "+48122525502"
+    engineers_number: str = ""  # IVR choice 0 dials this inside the service window; empty = voicemail only
+    engineers_window: Literal["8x5", "24x7"] = "8x5"
+
+
+class PortalSettings(_Section):
+    tokens: list[str] = Field(default_factory=list)  # bearer tokens of the myHEZO.pl portal
+    max_attachment_bytes: int = Field(default=10_485_760, gt=0)
+    link_secret: str = ""  # HMAC key of the signed links the portal hands its logged-in users
+    link_max_age_s: int = Field(default=3600, gt=0)
+
+
+class WebSettings(_Section):
+    session_secret: str = ""  # signs agent session cookies; empty = a random key per start (sessions end on restart)
+    session_max_age_s: int = Field(default=28_800, gt=0)
+    cookie_secure: bool = False  # set true behind HTTPS
+    login_attempts_per_15min: int = Field(default=5, gt=0)
+
+
+class EscalationSettings(_Section):
+    notify: list[str] = Field(default_factory=list)
+    webhook_url: str = ""
+    webhook_secret: str = ""
+
+
+class SlaSettings(_Section):
+    default_window: Literal["8x5", "24x7"] = "8x5"
+    response_hours: float = Field(default=1, gt=0)
+    warn_before_minutes: float = Field(default=15, ge=0)
+
+
+class AckSettings(_Section):
+    domain: str = "myhezo.pl"
+    rate_limit_per_hour: int = Field(default=10, ge=0)
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(_Section):
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    mailboxes: dict[str, Mailbox] = Field(default_factory=lambda: dict(_DEFAULT_MAILBOXES))
+    imap: ImapSettings = Field(default_factory=ImapSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    relay: RelaySettings = Field(default_factory=RelaySettings)
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    escalation: EscalationSettings = Field(default_factory=EscalationSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
+    ack: AckSettings = Field(default_factory=AckSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _lower_addresses(cls, mailboxes: dict[str, Mailbox]) -> dict[str, Mailbox]:
+        return {address.strip().lower(): name for address, name in mailboxes.items()}
+
+    def mailbox_address(self, mailbox: Mailbox) -> str:
+        """The address of a mailbox (the first configured one), used as From of what we send for it."""
+        return next((a for a, m in self.mailboxes.items() if m == mailbox), self.relay.from_address)
+
+
+def _is_list_field(section: type[BaseModel], key: str) -> bool:
+    field = section.model_fields.get(key)
+    return field is not None and typing.get_origin(field.annotation) is list
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section_name, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        field = Settings.model_fields.get(section_name)
+        if field is None:
+            raise ConfigError(f"{name}: no configuration section [{section_name}]")
+        section = data.setdefault(section_name, {})
+        section_type = field.annotation
+        key = "from" if section_name == "relay" and key == "from" else key
+        if isinstance(section_type, type) and issubclass(section_type, BaseModel) and _is_list_field(section_type, key):
+            section[key] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            section[key] = value
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        lines.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read, override and validate; raises ConfigError naming the bad key."""
+    config_path = path or DEFAULT_CONFIG
+    try:
+        data: dict[str, Any] = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file not found: {config_path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
+    _apply_env(data, os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc

@@ -1,0 +1,1 @@
+"""Everything sent after the intake commit: acknowledgements, escalation notices, SLA warnings."""

@@ -1,0 +1,126 @@
+"""Named queries of the IMAP door: the per-account cursor in `imap_state`, and the election of one poller per account.
+
+Election: on PostgreSQL several gateway processes share one database, and two pollers on one mailbox would fetch
+every message twice (harmless thanks to dedupe, but wasted work and a race on the MOVE). Each account is guarded
+by a session-level advisory lock taken with `pg_try_advisory_lock` on a connection of its own, held for as long as
+the poller runs: the lock ends with the session, so a process that dies releases it without anyone's help. SQLite
+is one node, so there is nobody to elect against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.errors import StoreError
+from gateway.store import Store
+from gateway.store import tables as t
+
+# Keeps our advisory-lock keys apart from any other user of advisory locks in the same database.
+_LOCK_NAMESPACE = b"hezo-gateway/imap-poller/"
+
+
+@dataclass(frozen=True)
+class ImapCursor:
+    """Where a poller stands in one folder: UIDs mean something only together with their UIDVALIDITY."""
+
+    uidvalidity: int
+    last_uid: int
+    """Highest UID committed and moved out of the folder (0 after a UIDVALIDITY change)."""
+
+
+async def load_cursor(store: Store, account: str) -> ImapCursor | None:
+    query = select(t.imap_state.c.uidvalidity, t.imap_state.c.last_uid).where(t.imap_state.c.account == account)
+    try:
+        async with store.reading() as conn:
+            row = (await conn.execute(query)).first()
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"imap state not read: {exc}") from exc
+    if row is None or row.uidvalidity is None:
+        return None
+    return ImapCursor(int(row.uidvalidity), int(row.last_uid or 0))
+
+
+async def save_cursor(store: Store, account: str, cursor: ImapCursor, at: datetime) -> None:
+    values = {"account": account, "uidvalidity": cursor.uidvalidity, "last_uid": cursor.last_uid, "updated_at": at}
+    changes = {"uidvalidity": cursor.uidvalidity, "last_uid": cursor.last_uid, "updated_at": at}
+    try:
+        async with store.transaction() as tx:
+            if tx.dialect == "postgresql":
+                pg = postgresql.insert(t.imap_state).values(values)
+                await tx.conn.execute(pg.on_conflict_do_update(index_elements=["account"], set_=changes))
+            else:
+                lite = sqlite.insert(t.imap_state).values(values)
+                await tx.conn.execute(lite.on_conflict_do_update(index_elements=["account"], set_=changes))
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"imap state not saved: {exc}") from exc
+
+
+def advisory_lock_key(account: str) -> int:
+    """A stable signed 64-bit key per account (Python's hash() changes between processes)."""
+    digest = hashlib.sha256(_LOCK_NAMESPACE + account.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class PollerLease:
+    """The right to poll one account. `held` is false when another process polls it."""
+
+    def __init__(self, held: bool, conn: AsyncConnection | None = None) -> None:
+        self.held = held
+        self._conn = conn
+
+    async def alive(self) -> bool:
+        """Still ours: the session that holds the lock answers (a session-level lock lives as long as it does)."""
+        if self._conn is None:
+            return self.held
+        try:
+            await self._conn.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return False
+        return True
+
+
+@asynccontextmanager
+async def poller_lease(store: Store, account: str) -> AsyncIterator[PollerLease]:
+    """Try once to become the poller of `account`; released when the block ends. Raises StoreError when the
+    database cannot be asked (the caller retries later)."""
+    if store.backend != "postgresql":
+        yield PollerLease(held=True)
+        return
+    key = advisory_lock_key(account)
+    try:
+        conn = await store.engine.connect()
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"no connection for the imap election: {exc}") from exc
+    try:
+        # Autocommit: the lock belongs to the session, and an idle open transaction held for hours would keep
+        # PostgreSQL from cleaning up old row versions.
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        held = bool((await conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})).scalar_one())
+    except (SQLAlchemyError, OSError) as exc:
+        await conn.invalidate()
+        await conn.close()
+        raise StoreError(f"imap election failed: {exc}") from exc
+    try:
+        yield PollerLease(held, conn if held else None)
+    finally:
+        await _release(conn, key, held)
+
+
+async def _release(conn: AsyncConnection, key: int, held: bool) -> None:
+    try:
+        if held:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    except (SQLAlchemyError, OSError):
+        # The session must not go back to the pool still holding the lock: end it, which releases the lock.
+        await conn.invalidate()
+    finally:
+        await conn.close()
