@@ -1,0 +1,86 @@
+"""Serial numbers in Extreme CLI output, read by the structure of each command's output.
+
+- EXOS / Switch Engine `show version`: `Switch : <part> <serial> Rev …`, stack `Slot-N :` lines, option modules
+  (`5520-VIM-4X-1 : <part> <serial> Rev 03`) and PSUs (`PSU-1 : Internal PSU-1 <serial>`); `show power` PartInfo.
+  The first token after the colon is a PART number, never the serial.
+- VOSS / Fabric Engine `show sys-info`: `Serial#`, `Ps#N Serial Number` and the card table's Serial# column;
+  `Part Number` lines are not serials.
+- SLX `show inventory` (`SN:`), IronWare and ERS `show version` (`Serial #:`),
+  XIQ / HiveOS JSON (`serialNumber`, `serial`).
+
+Structure only: the values returned are candidates at serial positions (offset, value), and the caller checks
+their shape (an empty cell, `--` or `N/A` stands where a serial would). Offsets keep the order of first appearance.
+"""
+
+from __future__ import annotations
+
+import re
+
+Found = tuple[int, str]
+
+_PART_NUMBER_RE = re.compile(r"\d{6}-\d{2}-\d{2}|\d{6}-[A-Z]\.\d{2}|\d{2}-\d{7}-\d{2}")
+# `<name> : <tokens>` hardware lines of EXOS show version / show power.
+_EXOS_HARDWARE_LINE_RE = re.compile(
+    r"^[ \t]*(?P<name>Switch|Slot-\d+|PSU-\d+|PartInfo|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)[ \t]*:[ \t]*(?P<rest>[^\n]*)$",
+    re.MULTILINE,
+)
+_ALWAYS_HARDWARE_NAMES = re.compile(r"Switch|Slot-\d+|PSU-\d+|PartInfo")
+_HARDWARE_LINE_END_RE = re.compile(r"\s(?:Rev|BootROM:|IMG:)(?:\s|$)")
+_NOT_A_SERIAL_TOKEN_RE = re.compile(r"Internal|External|PSU-\d+|Rev", re.IGNORECASE)
+
+# Key/value lines whose value is a serial on every platform.
+_SERIAL_KEY_VALUE_RE = re.compile(
+    r"(?:^|[\s(,;])(?:Serial\s*#|Serial\s+Number|Ps#\d+\s+Serial\s+Number|SN)[ \t]*:[ \t]*(?P<value>[A-Za-z0-9-]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_JSON_SERIAL_RE = re.compile(r'"(?:serialNumber|serial_number|serialNo|serial|sn)"\s*:\s*"(?P<value>[^"]{1,40})"')
+
+# VOSS card table: a header with a `Serial#` column, then rows until a blank line.
+_TABLE_HEADER_RE = re.compile(r"^[ \t]*(?=[^\n]*\bSerial#)(?:\S+[ \t]+){2,}\S+[ \t]*$", re.MULTILINE)
+_ROW_TOKEN_RE = re.compile(r"\S+")
+
+
+def _exos_hardware_serials(text: str) -> list[Found]:
+    found: list[Found] = []
+    for line in _EXOS_HARDWARE_LINE_RE.finditer(text):
+        rest = line.group("rest")
+        has_part_number = _PART_NUMBER_RE.search(rest) is not None
+        if not _ALWAYS_HARDWARE_NAMES.fullmatch(line.group("name")) and not (
+            has_part_number and _HARDWARE_LINE_END_RE.search(rest)
+        ):
+            continue
+        end = _HARDWARE_LINE_END_RE.search(rest)
+        offset = line.start("rest")
+        for token in _ROW_TOKEN_RE.finditer(rest[: end.start()] if end else rest):
+            value = token.group(0)
+            if _PART_NUMBER_RE.fullmatch(value) or _NOT_A_SERIAL_TOKEN_RE.fullmatch(value):
+                continue
+            found.append((offset + token.start(), value))
+    return found
+
+
+def _table_serials(text: str) -> list[Found]:
+    found: list[Found] = []
+    for header in _TABLE_HEADER_RE.finditer(text):
+        columns = header.group(0).split()
+        column = columns.index("Serial#") if "Serial#" in columns else -1
+        if column < 0:
+            continue
+        position = header.end() + 1
+        for row in text[position:].split("\n"):
+            if not row.strip():
+                break
+            cells = list(_ROW_TOKEN_RE.finditer(row))
+            # Continuation lines of the header ("Status Status State") are shorter and fail the caller's shape check.
+            if len(cells) > column:
+                found.append((position + cells[column].start(), cells[column].group(0)))
+            position += len(row) + 1
+    return found
+
+
+def serial_candidates_in_cli_output(text: str) -> list[Found]:
+    """Values standing where Extreme CLI output and XIQ JSON put a serial, anywhere in `text`, in text order."""
+    found = _exos_hardware_serials(text) + _table_serials(text)
+    for pattern in (_SERIAL_KEY_VALUE_RE, _JSON_SERIAL_RE):
+        found += [(m.start("value"), m.group("value")) for m in pattern.finditer(text)]
+    return sorted(found)

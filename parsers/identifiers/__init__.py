@@ -1,0 +1,55 @@
+"""Serial and contract numbers in free text, CLI output and form fields.
+
+Precision matters as much as recall: look-alikes (part numbers, MACs, versions, tax and bank numbers, invoices,
+orders, GTAC cases, RMAs, device ids, tickets, our own references) are blanked first, distinctive serial shapes are
+then believed anywhere, other serials and PartnerWorks contract numbers only after their label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from parsers.cli_logs import serial_candidates_in_cli_output
+from parsers.identifiers.fields import identifiers_in_field
+from parsers.identifiers.labels import (
+    hezo_contracts,
+    labelled_contracts,
+    labelled_serials,
+    unlabelled_serials,
+)
+from parsers.identifiers.lookalikes import mask_lookalikes
+from parsers.identifiers.shapes import is_labelled_serial
+
+__all__ = ["Identifiers", "extract_identifiers", "mask_lookalikes"]
+
+
+@dataclass(frozen=True)
+class Identifiers:
+    """Normalised (upper case, no label), de-duplicated, in order of first appearance."""
+
+    serial_numbers: tuple[str, ...] = ()
+    contract_numbers: tuple[str, ...] = ()
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def extract_identifiers(
+    text: str, *, serial_fields: Sequence[str] = (), contract_fields: Sequence[str] = ()
+) -> Identifiers:
+    """Identifiers in form fields (first, each value classified by its shape) and then in `text`."""
+    from_serial_fields = [identifiers_in_field(field) for field in serial_fields]
+    from_contract_fields = [identifiers_in_field(field) for field in contract_fields]
+    # Each field's own kind first: a contract typed into the serial field ranks after the contract field's values.
+    serials = [value for found, _ in (*from_serial_fields, *from_contract_fields) for value in found]
+    contracts = [value for _, found in (*from_contract_fields, *from_serial_fields) for value in found]
+    masked = mask_lookalikes(text)
+    from_cli = [
+        (at, value.upper()) for at, value in serial_candidates_in_cli_output(masked) if is_labelled_serial(value)
+    ]
+    in_text = unlabelled_serials(masked) + labelled_serials(masked) + from_cli
+    serials += [value for _, value in sorted(in_text)]
+    contracts += [value for _, value in sorted(hezo_contracts(masked) + labelled_contracts(masked))]
+    return Identifiers(_unique(serials), _unique(contracts))

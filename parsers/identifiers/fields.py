@@ -1,0 +1,34 @@
+"""Form fields (portal, call record): typed by people, so classified by the shape of each value.
+
+A field may be empty, hold several values (`2011G-00289, 2011G-00290`, `A / B`, `A + B (stack)`), carry a prefix
+(`SN: …`, `PW 40012345`, `umowa 40012345`) or hold the wrong thing (a contract number in the serial field).
+The field itself is the label, so an 8-digit 4… number counts as a contract in either field.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.identifiers.lookalikes import mask_lookalikes
+from parsers.identifiers.shapes import contract_shape, is_labelled_serial
+
+_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-/.#][A-Za-z0-9]+)*")
+
+
+def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
+    if contract_shape(token):
+        contracts.append(token.upper())
+    elif is_labelled_serial(token):
+        serials.append(token.upper())
+    elif "/" in token:  # `A/B` written without spaces
+        for part in token.split("/"):
+            _classify(part, serials, contracts)
+
+
+def identifiers_in_field(value: str) -> tuple[list[str], list[str]]:
+    """(serials, contracts) typed into one form field, in the order written."""
+    serials: list[str] = []
+    contracts: list[str] = []
+    for token in _TOKEN_RE.finditer(mask_lookalikes(value)):
+        _classify(token.group(0), serials, contracts)
+    return serials, contracts

@@ -1,0 +1,129 @@
+"""Serials and contracts in free text: distinctive shapes anywhere, other shapes only after their label.
+
+The text given here has already had its look-alikes blanked (lookalikes.py). Every finder returns
+(offset, value) pairs so the caller can keep the order of first appearance across finders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from parsers.identifiers.shapes import (
+    HEZO_CONTRACT_RE,
+    PARTNERWORKS_CONTRACT,
+    PARTNERWORKS_CONTRACT_RE,
+    UNLABELLED_SERIAL_RE,
+    is_distinctive_serial,
+    is_labelled_serial,
+)
+
+Found = tuple[int, str]
+
+# Polish and English serial labels with their inflections: S/N, SN, Serial#, Serial No, numer seryjny,
+# numeru seryjnego, nr ser., numery seryjne ...
+_SERIAL_LABEL_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:s/n|s\.n\.|sn|serial(?:\s*(?:numbers?|no\.?|nr\.?|num\.?))?|\w*seryjn\w*|nr\.?\s*ser\.)"
+    r"(?:\s*#)?(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+# Words that may stand between a serial label and its value ("numer seryjny AP:", "serial number of the unit is").
+_FILLER_WORD_RE = re.compile(r"[^\W\d_]{1,15}", re.IGNORECASE)
+# ... unless the word opens some other identifier: then the label has no value of its own.
+_OTHER_IDENTIFIER_WORD_RE = re.compile(
+    r"mac|ip|part|pn|p/n|model\w*|version|wersj\w*|firmware|device|id|case|rma|nip|regon|krs|po|fv|"
+    r"umow\w*|kontrakt\w*|contract\w*|agreement|zam[oó]wien\w*|faktur\w*|invoice|order|inc|hostname|host",
+    re.IGNORECASE,
+)
+_GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–]*")
+_VALUE_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_LIST_SEPARATOR_RE = re.compile(r"\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", re.IGNORECASE)
+_MAX_FILLER_WORDS = 4
+
+# Contract labels: umowa/umowy/umowie/umową, kontrakt/kontraktu, contract (no.), service agreement, PW, PartnerWorks.
+_CONTRACT_LABEL_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:umow\w*|kontrakt\w*|contract\w*|(?:service\s+)?agreement|(?-i:PW)|partner\s*works|"
+    r"extreme\s*works)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+# A gap mentioning another document means the number belongs to it (a PO or invoice "under the contract").
+_CONTRACT_GAP_BLOCKER_RE = re.compile(
+    r"(?<![A-Za-z])(?:PO|P\.O\.|zam[oó]w\w*|order|faktur\w*|invoice|FV|case|GTAC|RMA|zg[lł]osz\w*|ticket|INC|"
+    r"NIP|REGON|KRS|rachun\w*|kont[oa]|account|part|tel\w*|phone|fax|mobile|kom|device|id|IBAN)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_CONTRACT_TABLE_GAP_RE = re.compile(r"[\s:|#.\-–]*")  # label and value in neighbouring table cells or lines
+_MAX_CONTRACT_GAP = 40
+_CONTRACT_LIST_RE = re.compile(rf"\s*(?:,|;|/|&|\bi\b|\boraz\b|\band\b)\s*({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])")
+
+
+def unlabelled_serials(text: str) -> list[Found]:
+    """Serials whose shape alone identifies them (EXOS, VOSS, SLX/IronWare, 14-digit AP)."""
+    return [
+        (m.start(), m.group(0).upper())
+        for m in UNLABELLED_SERIAL_RE.finditer(text)
+        if is_distinctive_serial(m.group(0))
+    ]
+
+
+def _value_after_label(text: str, position: int) -> re.Match[str] | None:
+    """The first value token after a serial label, skipping a few connecting words on the same line.
+
+    The value may sit on the next line (a table cell), but connecting words never cross a line.
+    """
+    for skipped in range(_MAX_FILLER_WORDS + 1):
+        gap = _GAP_PUNCTUATION_RE.match(text, position)
+        if gap is None or gap.group(0).count("\n") > (0 if skipped else 1):
+            return None
+        token = _VALUE_TOKEN_RE.match(text, gap.end())
+        if token is None:
+            return None
+        if _FILLER_WORD_RE.fullmatch(token.group(0)) is None:
+            return token
+        if _OTHER_IDENTIFIER_WORD_RE.fullmatch(token.group(0)) or "\n" in gap.group(0):
+            return None
+        position = token.end()
+    return None
+
+
+def labelled_serials(text: str) -> list[Found]:
+    """Values after a serial label that pass the (looser) labelled-serial shape, including lists (`A, B i C`)."""
+    found: list[Found] = []
+    for label in _SERIAL_LABEL_RE.finditer(text):
+        token = _value_after_label(text, label.end())
+        while token is not None and is_labelled_serial(token.group(0)):
+            found.append((token.start(), token.group(0).upper()))
+            separator = _LIST_SEPARATOR_RE.match(text, token.end())
+            token = _VALUE_TOKEN_RE.match(text, separator.end()) if separator else None
+    return found
+
+
+def hezo_contracts(text: str) -> list[Found]:
+    """HZ/AHB/YYYY/NNNN and HZ/SOS/YYYY/NNNN: our own numbering, believed anywhere."""
+    return [(m.start(), m.group(0).upper()) for m in HEZO_CONTRACT_RE.finditer(text)]
+
+
+def _gap_allows_contract(gap: str) -> bool:
+    if _CONTRACT_TABLE_GAP_RE.fullmatch(gap):
+        return gap.count("\n") <= 2
+    if "\n" in gap or len(gap) > _MAX_CONTRACT_GAP or any(ch.isdigit() for ch in gap):
+        return False
+    return _CONTRACT_GAP_BLOCKER_RE.search(gap) is None
+
+
+def _contract_after_label(text: str, label_end: int) -> Iterator[Found]:
+    window_end = label_end + _MAX_CONTRACT_GAP + 12
+    for candidate in PARTNERWORKS_CONTRACT_RE.finditer(text, label_end, window_end):
+        if not _gap_allows_contract(text[label_end : candidate.start()]):
+            return
+        yield candidate.start(), candidate.group(0)
+        position = candidate.end()
+        while (more := _CONTRACT_LIST_RE.match(text, position)) is not None:
+            yield more.start(1), more.group(1)
+            position = more.end()
+        return
+
+
+def labelled_contracts(text: str) -> list[Found]:
+    """8-digit 4… numbers that follow a contract label closely, with nothing naming another document between."""
+    return [found for label in _CONTRACT_LABEL_RE.finditer(text) for found in _contract_after_label(text, label.end())]

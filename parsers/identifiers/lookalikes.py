@@ -1,0 +1,54 @@
+"""Numbers that resemble serials or contracts but are something else: blanked out before extraction.
+
+Blanking (spaces of the same length) keeps every offset, so the order of first appearance survives.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Values after these labels belong to someone else's numbering: tax and court registers, banks, invoices,
+# orders, Extreme GTAC cases and RMAs, XIQ device ids, parcels. The value must hold a digit.
+_FOREIGN_LABEL = (
+    r"NIP|REGON|KRS|PESEL|IBAN|BIC|SWIFT|rachun\w*|kont[ao]\b(?:\s+bankow\w*)?|account|"
+    r"faktur\w*|FV|invoice|zam[oó]wieni\w*|ZAM|order|(?-i:PO)|P\.O\.|purchase\s+order|"
+    r"case|GTAC|zg[lł]oszeni\w*\s+(?:w\s+)?GTAC|RMA|ticket|INC|"
+    r"device\s+id|id\s+urz\w*\.?|id\s+urządzenia|"
+    r"list\w*\s+przewozow\w*|przesyłk\w*|tracking|AWB"
+)
+# Between such a label and its value only connecting words and punctuation may stand.
+_FILLER = r"(?:[\s:#.()=\-–]|nr\b|no\b|numer\w*|number\b|klienta\b|w\b|in\b|(?-i:PO\b))*"
+_FOREIGN_VALUE = r"[A-Za-z]{0,4}[/-]?\d[\dA-Za-z/.-]*"
+_LABELLED_FOREIGN_RE = re.compile(
+    rf"(?<![A-Za-z0-9])(?:{_FOREIGN_LABEL})(?![A-Za-z]){_FILLER}(?P<value>{_FOREIGN_VALUE})",
+    re.IGNORECASE,
+)
+
+_UNLABELLED_FOREIGN_RE = re.compile(
+    "|".join(
+        (
+            r"\bHZ-\d{4}-\d{6}\b",  # our own request references
+            r"(?<![0-9A-Fa-f:-])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])",  # MAC 00:04:96:9A:B4:F7
+            r"(?<![0-9A-Fa-f.])(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])",  # MAC 0004.969a.b4f7
+            r"\b[A-Z]{2}\d{2}(?:[ ]?[0-9A-Z]{4}){3,7}(?:[ ]?[0-9A-Z]{1,3})?\b",  # IBAN
+            r"(?<!\d)\d{2}(?:[ ]?\d{4}){6}(?!\d)",  # Polish account number (NRB) without country code
+            r"\b(?:INC|RITM|REQ|CHG|PRB)\d{5,}\b",  # the reporter's own helpdesk tickets
+            r"\b(?:FV|ZAM|PO)/[\w/.-]+",  # invoice and order numbers written FV/2025/11/0231
+            r"(?i:\bNIP\b)[\s:.]*(?:PL)?\d{3}[ -]?\d{2,3}[ -]?\d{2}[ -]?\d{2,3}",  # NIP written in groups
+        )
+    )
+)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def mask_lookalikes(text: str) -> str:
+    """`text` with look-alike numbers replaced by spaces (same length, same offsets)."""
+    spans = [m.span() for m in _UNLABELLED_FOREIGN_RE.finditer(text)]
+    spans += [m.span("value") for m in _LABELLED_FOREIGN_RE.finditer(text)]
+    return _blank(text, spans)

@@ -1,0 +1,82 @@
+"""What an Extreme serial or a service-contract number looks like, as a value on its own.
+
+Shapes come from ../shared/IDENTIFIERS.md. A value is tested here without its surroundings; whether a label
+is needed is decided by the callers (labels.py, fields.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+# Letters and digits only: "_" is a word character for `\b` but a separator in file names (show_tech_2011G-00289.log).
+_START = r"(?<![A-Za-z0-9])"
+_END = r"(?![A-Za-z0-9]|-[A-Za-z0-9])"
+
+EXOS_SERIAL = r"\d{4}[A-Za-z]-\d{5}"
+"""EXOS / Switch Engine / universal hardware and their PSUs: 2011G-00289, 2231A-10458."""
+VOSS_SERIAL = r"\d{2}[A-Za-z]{2}\d{3}[A-Za-z]\d{4}"
+"""VOSS / VSP / Fabric Engine chassis: 14JP512E0001."""
+BROCADE_SERIAL = r"[A-Za-z]{3}\d{4}[A-Za-z][A-Za-z0-9]{3}"
+"""SLX (EXH3349M005) and IronWare/MLX (BGD2503J01F) share the Brocade layout."""
+AP_SERIAL = r"\d{14}"
+"""ExtremeCloud IQ / Aerohive access points: 02501608254257."""
+
+# Shapes distinctive enough to be believed without a label anywhere in free text.
+UNLABELLED_SERIAL_RE = re.compile(rf"{_START}(?:{EXOS_SERIAL}|{VOSS_SERIAL}|{BROCADE_SERIAL}|{AP_SERIAL}){_END}")
+
+HEZO_CONTRACT = r"[Hh][Zz]/[A-Za-z]{3}/\d{4}/\d{4}"
+"""HEZO AHB/SOS contracts: HZ/AHB/2025/0142 (any three-letter product, they are all ours)."""
+PARTNERWORKS_CONTRACT = r"4\d{7}"
+"""PartnerWorks / ExtremeWorks contracts: 8 digits starting with 4; believed only with a label or in a field."""
+
+HEZO_CONTRACT_RE = re.compile(rf"(?<![A-Za-z0-9/]){HEZO_CONTRACT}(?![A-Za-z0-9]|/\d)")
+PARTNERWORKS_CONTRACT_RE = re.compile(rf"(?<![A-Za-z0-9/.,])(?<!\d-){PARTNERWORKS_CONTRACT}(?![A-Za-z0-9/-]|[.,]\d)")
+
+_CONTRACT_VALUE = re.compile(rf"{HEZO_CONTRACT}|{PARTNERWORKS_CONTRACT}")
+_EXACT_SERIAL_SHAPES = re.compile(rf"(?:{EXOS_SERIAL}|{VOSS_SERIAL}|{BROCADE_SERIAL}|{AP_SERIAL})")
+_GENERIC_SERIAL = re.compile(r"[A-Z0-9]{8,20}")
+# The reporter's own helpdesk tickets (INC0012345, RITM…) have the letters+digits mix of a serial.
+_TICKET = re.compile(r"(?:INC|REQ|RITM|CHG|PRB|TASK|SR|CS|CASE|RMA|FV|ZAM|PO)\d+")
+_ALL_HEX_12 = re.compile(r"[0-9A-F]{12}")  # a MAC written without separators
+_DIGITS = re.compile(r"\d")
+_LETTERS = re.compile(r"[A-Z]")
+
+
+def looks_like_timestamp(digits: str) -> bool:
+    """A 14-digit YYYYMMDDhhmmss stamp (log and file names) is not an access-point serial."""
+    try:
+        datetime.strptime(digits, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return digits.startswith(("19", "20"))
+
+
+def is_distinctive_serial(value: str) -> bool:
+    """A value whose shape alone makes it a serial (no label needed)."""
+    upper = value.upper()
+    if not _EXACT_SERIAL_SHAPES.fullmatch(upper):
+        return False
+    return not (upper.isdigit() and looks_like_timestamp(upper))
+
+
+def is_labelled_serial(value: str) -> bool:
+    """A value that is a serial when a serial label (or a form field) vouches for it.
+
+    Besides the known shapes, any 8-20 letters-and-digits value with both letters and digits (PSU serials such as
+    LBNNTMPL20180R, older platforms). Part numbers, models, versions and MACs carry '-', '.' or ':' and fail the
+    shape; pure numbers other than the 14-digit AP serial are case, RMA, device or contract numbers.
+    """
+    upper = value.upper()
+    if is_distinctive_serial(upper):
+        return True
+    if not _GENERIC_SERIAL.fullmatch(upper) or upper.isdigit():
+        return False
+    if _TICKET.fullmatch(upper) or _ALL_HEX_12.fullmatch(upper):
+        return False
+    return len(_DIGITS.findall(upper)) >= 2 and bool(_LETTERS.search(upper))
+
+
+def contract_shape(value: str) -> bool:
+    """A value shaped like a contract number (either registry convention)."""
+    return bool(_CONTRACT_VALUE.fullmatch(value))

@@ -1,0 +1,77 @@
+"""Language of the reporter's own text: `pl` or `en`, the language to answer in.
+
+A small hand-made scorer instead of a statistical detector: the texts are short (an SMS, terse call notes typed
+without diacritics) and full of identifiers and CLI output, where character-n-gram detectors guess wildly, while
+Polish diacritics and a few hundred function words decide reliably and in microseconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.schema import Language
+
+# Forwarded and quoted history was written by someone else: the reporter's own text ends where it starts.
+_HISTORY_START_RE = re.compile(
+    r"^(?:[ \t]*-{2,}\s*(?:Original Message|Forwarded message|Wiadomo\w+ oryginalna|Wiadomo\w+ przekazana)\b.*$"
+    r"|(?:W dniu|On)\b.{0,200}(?:pisze|napisał\w*|wrote):[ \t]*$"
+    r"|(?:Od|From):[ \t].*\n(?:Wysłano|Wysłane|Sent|Data|Date):.*$)",
+    re.MULTILINE | re.IGNORECASE,
+)
+_QUOTED_LINE_RE = re.compile(r"^[ \t]*>.*$\n?", re.MULTILINE)
+# CLI output: aligned `key   : value` lines and prompts carry English words that say nothing about the writer.
+_CLI_LINE_RE = re.compile(r"^(?:[^\n:]{1,40}[ \t]:[ \t].*|\S+[#>][ \t]*(?:show|sh)\b.*)$", re.MULTILINE | re.IGNORECASE)
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_POLISH_LETTERS_RE = re.compile(r"[ąćęłńóśźż]", re.IGNORECASE)
+
+# Words both languages use ("switch", "restart", "do") are on neither list.
+_POLISH_WORD_LIST = """
+    i w we z ze na nie się jest są do od po że o za przez dla oraz jak ale czy już tylko też jeszcze bo lub albo
+    mamy ma mam nam nas nasz nasza nasze naszego naszej naszym jego jej ich ten ta te tego tej tym tych ktory który
+    która które jako gdy kiedy gdzie co żeby aby więc tak także bez przy pod nad przed między u ze
+    dzień dobry witam pozdrawiam pozdrowienia poważaniem szanowni państwo państwa pan pani proszę prosimy prosi
+    dziękuję dziękujemy dzięki uprzejmie pilne pilnie pilny awaria uszkodzony uszkodzenie zgłaszam zgłaszamy
+    zgłoszenie działa działają nie wstaje nie wstają padł padła brak kontakt kontaktu telefon oddzwonić dzwoni
+    urządzenie urządzenia przełącznik przełącznika switcha zasilacz zasilacza wymiana wymianę wymiany
+    umowa umowy umowie umową kontrakt kontraktu numer nr seryjny seryjnego klient klienta klientka od rana wczoraj
+    dziś dzisiaj jutro rano wieczorem nocy po restarcie sieć sieci sprawdzone sprawdzony
+"""
+_POLISH_WORDS = frozenset(_POLISH_WORD_LIST.split())
+_ENGLISH_WORD_LIST = """
+    the and is are was were be been of to in on at for with from by as it its this that these those we our us you
+    your they their he she his her not no but or if so since after before about into over under than then there
+    have has had does did can could would should will shall may might must please pls kindly thanks thank
+    hello hi dear regards best cheers kind sincerely team asap urgent down dead failed failure broken offline
+    still again keeps stopped working not booting replacement replace needed need needs send ship shipped call
+    back contact number serial contract agreement device unit site office floor since morning today yesterday
+    tonight evening night week weekend caller speaking answer english issue problem request case any all both
+"""
+_ENGLISH_WORDS = frozenset(_ENGLISH_WORD_LIST.split())
+
+
+def reporters_own_text(text: str) -> str:
+    """`text` without forwarded or quoted history (the whole text when that would leave nothing)."""
+    history = _HISTORY_START_RE.search(text)
+    own = _QUOTED_LINE_RE.sub("", text[: history.start()] if history else text)
+    return own if own.strip() else text
+
+
+def language_scores(text: str) -> tuple[int, int]:
+    """(Polish, English) evidence: words with Polish letters or on the Polish list, words on the English list."""
+    polish = english = 0
+    for match in _WORD_RE.finditer(_CLI_LINE_RE.sub("", text)):
+        word = match.group(0)
+        lower = word.lower()
+        if _POLISH_LETTERS_RE.search(lower) or lower in _POLISH_WORDS:
+            polish += 1
+        elif lower in _ENGLISH_WORDS or word == "I":
+            english += 1
+    return polish, english
+
+
+def detect_language(text: str, *, default: Language = "pl") -> Language:
+    """`pl` or `en` for the reporter's own part of `text`; `default` when it says too little or is even."""
+    polish, english = language_scores(reporters_own_text(text))
+    if polish == english:
+        return default
+    return "pl" if polish > english else "en"

@@ -1,0 +1,91 @@
+"""Phone numbers to E.164, and the reporter's own number in their text or signature.
+
+phonenumbers does not know Polish habits: there is no trunk "0" in Poland, yet people write `0-12 25 25 600` and
+`032 258 14 09`, so a 10-digit national form starting with 0 drops it; `wew. 12` / `w. 12` (extension) is not
+understood, so extensions are cut off. Its matcher also takes Extreme part numbers (`800617-00-04`) for toll-free
+numbers, so identifiers and other look-alikes are blanked before searching text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+from parsers.identifiers import mask_lookalikes
+from parsers.identifiers.shapes import UNLABELLED_SERIAL_RE
+from parsers.language import reporters_own_text
+
+OUR_NUMBERS = frozenset({"+48122525600", "+48122525502"})
+"""The hotline and the escalation line: never the reporter's."""
+
+_EXTENSION_RE = re.compile(r"(?<![A-Za-z])(?:wew|w|ext|extension|x)\.?[ \t:]*\d{1,6}(?!\d)", re.IGNORECASE)
+_NATIONAL_WITH_TRUNK_ZERO_RE = re.compile(r"0[1-9]\d{8}")
+_PART_NUMBER_RE = re.compile(r"\d{6}-\d{2}-\d{2}|\d{6}-[A-Z]\.\d{2}|\d{2}-\d{7}-\d{2}")
+_NON_DIGIT_RE = re.compile(r"\D")
+# A run of digits in the groupings people use: spaces, no-break spaces, dashes, brackets around an area code.
+_CANDIDATE_RE = re.compile(
+    r"(?<![\w+.,/:-])(?:\+|00)?[ \xa0]?(?:\(\d{1,3}\)|\d)(?:[ \xa0\-]?(?:\(\d{1,3}\)|\d)){7,14}(?![\w.:/-]|[.,/]\d)"
+)
+_MIN_DIGITS, _MAX_DIGITS = 9, 13
+
+# Numbers in a signature that are not phones: blanked before the search.
+_NOT_PHONES_RE = re.compile(
+    "|".join(
+        (
+            _PART_NUMBER_RE.pattern,  # Extreme part numbers
+            r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}",  # dates
+            r"\d+(?:\.\d+){2,}",  # IP addresses and software versions
+            r"(?<!\d)\d{2}-\d{3}(?!\d)",  # postal codes
+            r"(?<!/)(?i:fax)\.?:?[ \t]*[+\d][\d \xa0()\-]{7,}",  # a fax is no way to reach a person (tel/fax is)
+        )
+    )
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
+def normalise_phone(value: str, *, region: str = "PL") -> str | None:
+    """One phone number as E.164, or None when it is not a valid number or is one of ours."""
+    cleaned = _EXTENSION_RE.sub(" ", value).strip()
+    if not cleaned or _PART_NUMBER_RE.fullmatch(cleaned):
+        return None
+    digits = _NON_DIGIT_RE.sub("", cleaned)
+    if region == "PL" and not cleaned.startswith("+") and _NATIONAL_WITH_TRUNK_ZERO_RE.fullmatch(digits):
+        cleaned = digits[1:]
+    try:
+        number = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    e164: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None if e164 in OUR_NUMBERS else e164
+
+
+def phones_in_text(text: str) -> list[str]:
+    """Every valid number in `text` (E.164, ours left out), in order, without repeats."""
+    masked = mask_lookalikes(text)
+    masked = UNLABELLED_SERIAL_RE.sub(_blank, masked)
+    masked = _NOT_PHONES_RE.sub(_blank, masked)
+    masked = _EXTENSION_RE.sub(_blank, masked)
+    found: list[str] = []
+    for candidate in _CANDIDATE_RE.finditer(masked):
+        digit_count = len(_NON_DIGIT_RE.sub("", candidate.group(0)))
+        if not _MIN_DIGITS <= digit_count <= _MAX_DIGITS:
+            continue
+        e164 = normalise_phone(candidate.group(0).replace("\xa0", " "))
+        if e164 is not None and e164 not in found:
+            found.append(e164)
+    return found
+
+
+def reporter_phone_in_text(text: str) -> str | None:
+    """The single phone number of the reporter in their own text (signature), None when absent or ambiguous.
+
+    Quoted and forwarded history is left out: numbers there belong to other people.
+    """
+    found = phones_in_text(reporters_own_text(text))
+    return found[0] if len(found) == 1 else None

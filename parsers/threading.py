@@ -1,0 +1,54 @@
+"""What a subject says about the thread: the request it continues, and whether it asks for escalation.
+
+Only the top-level subject is read for either decision. Bodies never count: every reply quotes our
+acknowledgement, which names its reference and our escalation contacts.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Dashes as typed or as word processors replace them; the tag is normalised to ASCII on the way out.
+_TAG = re.compile(r"(?<![A-Za-z0-9])HZ[-‐‑–—](\d{4})[-‐‑–—](\d{6})(?!\d)", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|odp|fwd?|pd|aw|wg|tr|sv|vs|odpowied[zź]|przekazanie)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE
+)
+# Explicit requests: the noun ("Eskalacja", "prośba o eskalację", "Escalation:") or "please escalate".
+_ESCALATION = re.compile(
+    r"(?<![a-ząćęłńóśźż])(?:eskalacj[aiąeę]|eskalacyjn\w*|escalation|(?:please|pls|kindly)\s+escalate|eskaluj(?:cie)?\b|"
+    r"(?:prosz[eę]|prosimy)\s+(?:o\s+)?(?:eskalowa[cć]|zeskalowa[cć]))",
+    re.IGNORECASE,
+)
+# A conditional or a threat is not a request: "we will escalate if...", "w razie braku odpowiedzi eskalacja".
+_CONDITIONAL = re.compile(
+    r"(?<![a-ząćęłńóśźż])(?:je[sś]li|je[zż]eli|gdyby?|w\s+razie|w\s+przypadku|inaczej|bo\s+inaczej|if|unless|"
+    r"otherwise|or\s+we|will|would|may|might|grozi|b[eę]dzie(?:my)?|poprosimy|zg[lł]osimy|no|bez|"
+    r"de-?)\s*(?:\S+\s+){0,4}$",
+    re.IGNORECASE,
+)
+
+
+def strip_reply_prefixes(subject: str) -> str:
+    """The subject without leading Re:/Odp:/Fwd:/PD:/AW: markers (any number, any case)."""
+    return _REPLY_PREFIX.sub("", subject, count=1).strip()
+
+
+def follow_up_tag(text: str) -> str | None:
+    """The `HZ-YYYY-NNNNNN` reference a subject or SMS body carries (with or without brackets), or None."""
+    match = _TAG.search(text)
+    return f"HZ-{match.group(1)}-{match.group(2)}" if match else None
+
+
+def subject_follow_up_tag(subject: str) -> str | None:
+    """The reference an e-mail continues, read from its top-level subject after any reply/forward prefixes."""
+    return follow_up_tag(strip_reply_prefixes(subject))
+
+
+def subject_asks_escalation(subject: str) -> bool:
+    """Explicit escalation wording in a subject; a conditional ("we will escalate if…") does not count."""
+    for match in _ESCALATION.finditer(subject):
+        before = subject[: match.start()]
+        clause = re.split(r"[.;!?:()\[\]–—-]\s", before)[-1]  # commas stay: "jeśli…, eskalacja"
+        if not _CONDITIONAL.search(clause):
+            return True
+    return False
