@@ -1,0 +1,69 @@
+"""TLS and AUTH for the SMTP door: STARTTLS when a certificate is configured, AUTH for trusted relays.
+
+Security decisions made here:
+- STARTTLS is offered when smtp.tls_cert/tls_key are set; the context is built once at start-up, TLS 1.2 or newer.
+  Client certificates are not asked for (an MX cannot expect them) and TLS stays optional unless
+  require_starttls: most MTAs deliver opportunistically and refusing them would lose failure reports.
+- AUTH (PLAIN, LOGIN) checks smtp.auth_users and is offered only inside TLS, so passwords never cross the wire in
+  clear. It identifies a trusted relay (kept in the envelope); it never widens what is accepted: recipients stay
+  limited to our own mailboxes for everybody, so a stolen password cannot turn the gateway into a relay.
+- Passwords are compared in constant time, and an unknown user costs the same comparison as a wrong password.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from gateway.config import SmtpSettings
+from gateway.logs import get_logger
+
+log = get_logger("channels.smtp")
+
+AUTH_MECHANISMS = ("LOGIN", "PLAIN")
+
+
+def server_tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
+    """The STARTTLS context, or None when no certificate is configured (STARTTLS not offered)."""
+    if not settings.tls_cert and not settings.tls_key:
+        return None
+    if not settings.tls_cert or not settings.tls_key:
+        raise ValueError("smtp.tls_cert and smtp.tls_key must be set together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return context
+
+
+class RelayAuthenticator:
+    """aiosmtpd `authenticator`: checks a login and password against smtp.auth_users."""
+
+    def __init__(self, users: Mapping[str, str]) -> None:
+        self._users = {login: password.encode() for login, password in users.items()}
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode("utf-8", errors="replace")
+        expected = self._users.get(login)
+        matches = hmac.compare_digest(auth_data.password, expected if expected is not None else b"\0" * 32)
+        if expected is None or not matches:
+            log.warning("SMTP AUTH failed", login=login, mechanism=mechanism, peer=str(session.peer))
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, handled=False, auth_data=login)
+
+
+def require_starttls(settings: SmtpSettings) -> bool:
+    """smtp.require_starttls (default false); read defensively until SmtpSettings declares the field."""
+    return settings.require_starttls
+
+
+def auth_require_tls(settings: SmtpSettings) -> bool:
+    """smtp.auth_require_tls (default true); read defensively until SmtpSettings declares the field."""
+    return settings.auth_require_tls
