@@ -1,0 +1,143 @@
+"""Serial and contract extraction from free text: tables of what must and must not come out."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers.identifiers import Identifiers, extract_identifiers
+
+SERIALS_IN_TEXT = [
+    ("S/N: 2214G-00417", ["2214G-00417"]),
+    ("sn 2138g-00962", ["2138G-00962"]),
+    ("nr seryjny: 2302G-01556", ["2302G-01556"]),
+    ("numeru seryjnego 2302G-01556 nie pamiętam", ["2302G-01556"]),
+    ("nr ser. 2250G-00044", ["2250G-00044"]),
+    ("Serial#: 19JP288G0137", ["19JP288G0137"]),
+    ("s/n: 16jp118d0093", ["16JP118D0093"]),
+    ("Serial No SDNI4A00D123", ["SDNI4A00D123"]),
+    ("Numer seryjny AP: 03052104180266", ["03052104180266"]),
+    ("Serial #: BGD2917K02C,  Part #: 40-1000363-04", ["BGD2917K02C"]),
+    ("SN:EXH3821K017", ["EXH3821K017"]),
+    ("Ps#1 Serial Number: LBNNTMPL21094K", ["LBNNTMPL21094K"]),
+    ("Numery seryjne: 2251G-00071 oraz 2251G-00083", ["2251G-00071", "2251G-00083"]),
+    ("S/N: 2011G-00289, 2011G-00290", ["2011G-00289", "2011G-00290"]),
+    (" - 04101908221536 (B-12)\n - 04101908221547 (B-13)", ["04101908221536", "04101908221547"]),
+    ("Awaria 2 AP: 04101909170044 i 04101909170051.", ["04101909170044", "04101909170051"]),
+    ("Numer seryjny\n2246G-00377", ["2246G-00377"]),
+    ("show_tech_2011G-00299.log", ["2011G-00299"]),
+    ("S/N 2011G-00289 … again S/N 2011g-00289", ["2011G-00289"]),
+]
+
+
+@pytest.mark.parametrize(("text", "serials"), SERIALS_IN_TEXT)
+def test_serials_found(text: str, serials: list[str]) -> None:
+    assert list(extract_identifiers(text).serial_numbers) == serials
+
+
+NOT_SERIALS = [
+    "Switch : 800979-00-05 part only, Part Number  : 325220-A.01",
+    "MAC 00:04:96:9A:B4:F7, 00-04-96-9a-b4-f7, 0004.969a.b4f7",
+    "S/N 0004969AB4F7",  # a MAC typed without separators
+    "wersja 30.6.1.11 i 8.1r2a, IP 10.42.7.31, data 2026-11-24",
+    "Device ID: 918273645012, id urz. 887766554433",
+    "Case 02483917, GTAC case 02483917, RMA 1207734",
+    "sn: INC0012345",
+    "HZ-2026-000123",
+    "REGON 12261435700012",  # a 14-digit REGON has the AP serial's shape
+    "log_20260324101500.txt",  # a 14-digit time stamp
+    "model 5420M-48W, X440-G2-24p-10G4, AP305C",
+    "sn podyktował: 5420M-48W",
+    "kod pocztowy 30-001 Kraków",
+    "Rachunek: PL61 1090 1014 0000 0712 1981 2874",
+]
+
+
+@pytest.mark.parametrize("text", NOT_SERIALS)
+def test_lookalikes_are_not_serials(text: str) -> None:
+    assert extract_identifiers(text).serial_numbers == ()
+
+
+CONTRACTS_IN_TEXT = [
+    ("Umowa serwisowa nr 40027719 (PartnerWorks NBD AHR)", ["40027719"]),
+    ("nr umowy: 40031862", ["40031862"]),
+    ("Mamy z Państwem umowę serwisową nr 40052218.", ["40052218"]),
+    ("jest objęte umową 40068812, jesteśmy", ["40068812"]),
+    ("w umowie PW 40061174", ["40061174"]),
+    ("w ramach kontraktu 40070215", ["40070215"]),
+    ("covered by our contract no. 40072456", ["40072456"]),
+    ("Service agreement: 40058830", ["40058830"]),
+    ("our PartnerWorks contract 40081347", ["40081347"]),
+    ("PW 40100238", ["40100238"]),
+    ("PW-40012345", ["40012345"]),
+    ("umowa AHB: HZ/AHB/2025/0187", ["HZ/AHB/2025/0187"]),
+    ("hz/sos/2026/0033", ["HZ/SOS/2026/0033"]),
+    ("Umowa:\n 40012345", ["40012345"]),
+    ("kontrakt 40012347 i 40012348", ["40012347", "40012348"]),
+    ("Numer zamówienia klienta (PO): 45013306\nKontrakt PW 40085562", ["40085562"]),
+]
+
+
+@pytest.mark.parametrize(("text", "contracts"), CONTRACTS_IN_TEXT)
+def test_contracts_found(text: str, contracts: list[str]) -> None:
+    assert list(extract_identifiers(text).contract_numbers) == contracts
+
+
+NOT_CONTRACTS = [
+    "40012345",  # unlabelled in free text
+    "PO 40012345",
+    "umowa, PO 40012346",
+    "contract renewal invoice 40012345",
+    "faktura FV/2025/11/0231, zamówienie ZAM/2025/0443",
+    "Part #: 40-1000363-04",
+    "umowa serwisowa wygasa 2026-12-31, tel. 412345678",
+    "NIP: 677-123-45-67, REGON 122614357, KRS 0000412873",
+    "INC0071342",
+    "HZ-2026-000123",
+    "RMA 40012345 w ramach umowy",
+    "Case 02517744",
+]
+
+
+@pytest.mark.parametrize("text", NOT_CONTRACTS)
+def test_lookalikes_are_not_contracts(text: str) -> None:
+    assert extract_identifiers(text).contract_numbers == ()
+
+
+FIELDS = [
+    # (serial field, contract field, serials, contracts)
+    ("2311G-00419", "40095527", ["2311G-00419"], ["40095527"]),
+    ("SN: 2302G-00781, 2302G-00790", "hz/ahb/2026/0071", ["2302G-00781", "2302G-00790"], ["HZ/AHB/2026/0071"]),
+    ("40097740", "", [], ["40097740"]),  # a contract typed into the serial field
+    ("S/N:2207G-00966;", "umowa 40099041", ["2207G-00966"], ["40099041"]),
+    ("nie wiem", "-", [], []),
+    ("w załączniku", "", [], []),
+    ("02502105113371 / 02502105113388", "PW 40100238", ["02502105113371", "02502105113388"], ["40100238"]),
+    ("2011G-00289/2011G-00290", "", ["2011G-00289", "2011G-00290"], []),
+    ("Serial#: 19JP204C0288", "umowa PW 40107785", ["19JP204C0288"], ["40107785"]),
+    ("2248G-00412 + 2248G-00413 (stack)", "", ["2248G-00412", "2248G-00413"], []),
+    ("INC0012345", "PO 41234567", [], []),
+    ("918273645012", "12345678", [], []),
+]
+
+
+@pytest.mark.parametrize(("serial_field", "contract_field", "serials", "contracts"), FIELDS)
+def test_form_fields_classified_by_shape(
+    serial_field: str, contract_field: str, serials: list[str], contracts: list[str]
+) -> None:
+    found = extract_identifiers("", serial_fields=[serial_field], contract_fields=[contract_field])
+    assert found == Identifiers(tuple(serials), tuple(contracts))
+
+
+def test_fields_come_first_and_duplicates_collapse() -> None:
+    found = extract_identifiers(
+        "S/N 2011G-00290, S/N 2011G-00289, umowa 40012345",
+        serial_fields=["2011g-00289"],
+        contract_fields=["40012345"],
+    )
+    assert found == Identifiers(("2011G-00289", "2011G-00290"), ("40012345",))
+
+
+def test_identifiers_is_frozen() -> None:
+    found = extract_identifiers("S/N 2011G-00289")
+    with pytest.raises(AttributeError):
+        found.serial_numbers = ()  # type: ignore[misc]

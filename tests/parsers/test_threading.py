@@ -1,0 +1,62 @@
+"""Follow-up tags and escalation wording, read from the top-level subject only."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers.threading import follow_up_tag, strip_reply_prefixes, subject_asks_escalation, subject_follow_up_tag
+
+
+@pytest.mark.parametrize(
+    ("subject", "tag"),
+    [
+        ("Re: [HZ-2026-000318] Awaria zasilacza", "HZ-2026-000318"),
+        ("Odp: RE: Fwd: HZ-2026-000451 Wymiana", "HZ-2026-000451"),
+        ("PD: AW: [hz-2026-000001]", "HZ-2026-000001"),
+        ("ESKALACJA [HZ–2026–000611] brak kontaktu", "HZ-2026-000611"),
+        ("Awaria 5520, klient HZ-2026-0003181", None),
+        ("Extreme Networks Case 02517744", None),
+        ("", None),
+    ],
+)
+def test_subject_tag(subject: str, tag: str | None) -> None:
+    assert subject_follow_up_tag(subject) == tag
+
+
+def test_sms_body_tag_keeps_old_signature() -> None:
+    assert follow_up_tag("Dot. HZ-2026-000123, nadal nie działa") == "HZ-2026-000123"
+
+
+def test_prefixes_are_stripped() -> None:
+    assert strip_reply_prefixes("RE: Odp: FW: PD: Temat") == "Temat"
+    assert strip_reply_prefixes("Temat: Re") == "Temat: Re"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "ESKALACJA [HZ-2026-000611] brak kontaktu",
+        "Prośba o eskalację - VSP 4900",
+        "PROŚBA O ESKALACJĘ",
+        "prośbA o eskalacje zgłoszenia",
+        "Escalation: VSP 7432CQ fabric outage",
+        "RE: Eskalacja: 2x 5320",
+        "Please escalate RMA 1220931",
+    ],
+)
+def test_explicit_escalation(subject: str) -> None:
+    assert subject_asks_escalation(subject)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Flapujące uplinki - prośba o weryfikację",
+        "Awaria - jeśli brak odpowiedzi, eskalacja do dyrekcji",
+        "We will request escalation if nobody calls today",
+        "No escalation needed - thanks",
+        "Awaria switcha",
+    ],
+)
+def test_no_escalation(subject: str) -> None:
+    assert not subject_asks_escalation(subject)

@@ -1,0 +1,175 @@
+"""The intake pipeline end to end on each backend: store, dedupe, follow-ups, outbox rows, quarantine."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, select
+
+from gateway.errors import StoreError
+from gateway.intake import Created, Duplicate, FollowUp, Quarantined, RawIntake
+from gateway.pipeline import submit
+from gateway.quarantine import retry
+from gateway.steps import PipelineDeps
+from gateway.store import reads
+from gateway.store import tables as t
+
+DATA = Path(__file__).parent / "data"
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def email(content: bytes, mailbox: str = "pomoc") -> RawIntake:
+    return RawIntake(
+        channel="email",
+        content=content,
+        received_at=NOW,
+        mailbox=mailbox,  # type: ignore[arg-type]
+        envelope={"door": "test"},
+    )
+
+
+def simple_mail(**replace: str) -> bytes:
+    raw = (DATA / "simple.eml").read_bytes()
+    for old, new in replace.items():
+        raw = raw.replace(old.encode(), new.encode())
+    return raw
+
+
+async def rows(deps: PipelineDeps, table: Table) -> list[dict[str, Any]]:
+    async with deps.store.reading() as conn:
+        return [dict(r._mapping) for r in await conn.execute(select(table).order_by(*table.primary_key))]
+
+
+async def test_new_mail_is_stored_with_its_raw_bytes_and_one_acknowledgement(deps: PipelineDeps) -> None:
+    raw = simple_mail()
+    outcome = await submit(email(raw), deps)
+    assert outcome == Created("HZ-2026-000001", ())
+    [stored_raw] = await rows(deps, t.raw_inputs)
+    assert stored_raw["content"] == raw
+    [request] = await rows(deps, t.requests)
+    assert request["data"]["serial_numbers"] == ["2214G-00417"]
+    assert request["data"]["reference"] == "HZ-2026-000001"
+    [ack] = await rows(deps, t.outbox)
+    assert (ack["kind"], ack["recipient"], ack["status"]) == ("ack_email", "jan.kowalski@example.pl", "pending")
+    assert ack["message_id"].endswith("@myhezo.pl")
+
+
+async def test_same_message_twice_is_one_request(deps: PipelineDeps) -> None:
+    first = await submit(email(simple_mail()), deps)
+    again = await submit(email(b"Received: from relay by mx\r\n" + simple_mail()), deps)  # another door's trace
+    assert isinstance(first, Created)
+    assert again == Duplicate(first.reference)
+    assert len(await rows(deps, t.requests)) == 1
+    assert len(await rows(deps, t.outbox)) == 1
+
+
+async def test_reused_message_id_with_another_body_is_a_new_request(deps: PipelineDeps) -> None:
+    await submit(email(simple_mail()), deps)
+    other = await submit(email(simple_mail(**{"nie uruchamia": "restartuje"})), deps)
+    assert other == Created("HZ-2026-000002", ())
+
+
+async def test_mails_without_message_id_are_never_merged(deps: PipelineDeps) -> None:
+    raw = simple_mail(**{"Message-ID: <abc123@example.pl>\n": ""})
+    assert await submit(email(raw), deps) == Created("HZ-2026-000001", ())
+    assert await submit(email(raw), deps) == Created("HZ-2026-000002", ())
+
+
+async def test_reply_with_subject_tag_is_a_follow_up(deps: PipelineDeps) -> None:
+    await submit(email(simple_mail()), deps)
+    reply = simple_mail(**{"Subject: ": "Subject: Re: [HZ-2026-000001] ", "abc123": "reply1"})
+    assert await submit(email(reply), deps) == FollowUp("HZ-2026-000001")
+    assert len(await rows(deps, t.requests)) == 1
+    kinds = [m["kind"] for m in await rows(deps, t.messages)]
+    assert kinds == ["initial", "follow_up"]
+
+
+async def test_reply_to_our_acknowledgement_message_id_is_a_follow_up(deps: PipelineDeps) -> None:
+    await submit(email(simple_mail()), deps)
+    [ack] = await rows(deps, t.outbox)
+    reply = simple_mail(**{"abc123": "reply2", "Date:": f"In-Reply-To: <{ack['message_id']}>\nDate:"})
+    assert await submit(email(reply), deps) == FollowUp("HZ-2026-000001")
+
+
+async def test_follow_up_to_escalation_escalates_the_request_once(deps: PipelineDeps) -> None:
+    await submit(email(simple_mail()), deps)
+    reply = simple_mail(**{"Subject: ": "Subject: Re: [HZ-2026-000001] ", "abc123": "esc1"})
+    assert await submit(email(reply, mailbox="escalation"), deps) == FollowUp("HZ-2026-000001", escalated=True)
+    again = simple_mail(**{"Subject: ": "Subject: Re: [HZ-2026-000001] ", "abc123": "esc2"})
+    assert await submit(email(again, mailbox="escalation"), deps) == FollowUp("HZ-2026-000001", escalated=False)
+    [request] = await rows(deps, t.requests)
+    assert (request["escalation"], request["priority"]) == (True, "high")
+    notices = [r for r in await rows(deps, t.outbox) if r["kind"] == "escalation_email"]
+    assert [n["recipient"] for n in notices] == ["eskalacje@myhezo.pl"]
+
+
+async def test_auto_reply_is_stored_but_not_acknowledged(deps: PipelineDeps) -> None:
+    raw = simple_mail(**{"MIME-Version": "Auto-Submitted: auto-replied\nMIME-Version"})
+    assert isinstance(await submit(email(raw), deps), Created)
+    assert await rows(deps, t.outbox) == []
+    [event] = await rows(deps, t.events)
+    assert event["detail"]["skipped_acks"] == ["auto_submitted"]
+
+
+async def test_own_address_is_never_acknowledged(deps: PipelineDeps) -> None:
+    raw = simple_mail(**{"jan.kowalski@example.pl": "pomoc@myhezo.pl"})
+    await submit(email(raw), deps)
+    assert await rows(deps, t.outbox) == []
+
+
+async def test_sender_over_the_rate_limit_gets_no_more_acknowledgements(deps: PipelineDeps) -> None:
+    limited = PipelineDeps(**{**deps.__dict__, "ack_rate_limit_per_hour": 2})
+    for n in range(4):
+        await submit(email(simple_mail(abc123=f"loop{n}")), limited)
+    assert len(await rows(deps, t.outbox)) == 2
+    assert [e["detail"]["skipped_acks"] for e in await rows(deps, t.events)][-1] == ["rate_limited"]
+
+
+async def test_unparseable_input_is_quarantined_and_can_be_replayed(deps: PipelineDeps) -> None:
+    broken = RawIntake(channel="portal", content=b'{"submission_id": "P-1", ', received_at=NOW)
+    outcome = await submit(broken, deps)
+    assert isinstance(outcome, Quarantined) and outcome.quarantine_id > 0
+    assert "JSON" in outcome.error
+    assert "still cannot be parsed" in await retry(deps, outcome.quarantine_id)
+    async with deps.store.transaction() as tx:  # a person repairs the held input, then replays it
+        await tx.conn.execute(
+            t.quarantine.update().values(
+                content=json.dumps({"submission_id": "P-1", "description": "S/N 2214G-00417"}).encode()
+            )
+        )
+    assert await retry(deps, outcome.quarantine_id) == "stored as HZ-2026-000001"
+    async with deps.store.reading() as conn:
+        assert await reads.quarantined(conn) == []
+
+
+async def test_broken_store_raises_store_error_and_stores_nothing(deps: PipelineDeps) -> None:
+    async with deps.store.transaction() as tx:
+        await tx.conn.execute(t.outbox.delete())
+        await tx.conn.exec_driver_sql("DROP TABLE outbox")
+    try:
+        await submit(email(simple_mail()), deps)
+    except StoreError as exc:
+        assert "not stored" in str(exc)
+    else:
+        raise AssertionError("expected StoreError")
+    assert await rows(deps, t.requests) == []
+    assert await rows(deps, t.raw_inputs) == []
+
+
+async def test_reply_with_the_missing_contract_completes_the_request(deps: PipelineDeps) -> None:
+    first = simple_mail(**{", umowa serwisowa nr 40027719": ""})
+    assert await submit(email(first), deps) == Created("HZ-2026-000001", ("contract_number",))
+    reply = simple_mail(
+        **{
+            "Subject: ": "Subject: Re: [HZ-2026-000001] ",
+            "abc123": "reply3",
+            "S/N: 2214G-00417, umowa serwisowa nr 40027719": "Numer umowy: 40031862",
+        }
+    )
+    assert await submit(email(reply), deps) == FollowUp("HZ-2026-000001")
+    [request] = await rows(deps, t.requests)
+    assert request["data"]["contract_numbers"] == ["40031862"]
+    assert request["data"]["missing"] == []
