@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from parsers.wordscan import LabelSearch
+
 Found = tuple[int, str]
 
 _PART_NUMBER_RE = re.compile(r"\d{6}-\d{2}-\d{2}|\d{6}-[A-Z]\.\d{2}|\d{2}-\d{7}-\d{2}")
@@ -29,9 +31,12 @@ _HARDWARE_LINE_END_RE = re.compile(r"\s(?:Rev|BootROM:|IMG:)(?:\s|$)")
 _NOT_A_SERIAL_TOKEN_RE = re.compile(r"Internal|External|PSU-\d+|Rev", re.IGNORECASE)
 
 # Key/value lines whose value is a serial on every platform.
-_SERIAL_KEY_VALUE_RE = re.compile(
-    r"(?:^|[\s(,;])(?:Serial\s*#|Serial\s+Number|Ps#\d+\s+Serial\s+Number|SN)[ \t]*:[ \t]*(?P<value>[A-Za-z0-9-]+)",
-    re.IGNORECASE | re.MULTILINE,
+_SERIAL_KEY_VALUE = LabelSearch(
+    re.compile(
+        r"(?<![^\s(,;])(?:Serial\s*#|Serial\s+Number|Ps#\d+\s+Serial\s+Number|SN)[ \t]*:[ \t]*(?P<value>[A-Za-z0-9-]+)",
+        re.IGNORECASE,
+    ),
+    prefixes=("serial", "ps#", "sn"),
 )
 _JSON_SERIAL_RE = re.compile(r'"(?:serialNumber|serial_number|serialNo|serial|sn)"\s*:\s*"(?P<value>[^"]{1,40})"')
 
@@ -61,6 +66,8 @@ def _exos_hardware_serials(text: str) -> list[Found]:
 
 def _table_serials(text: str) -> list[Found]:
     found: list[Found] = []
+    if "Serial#" not in text:  # the header pattern asks for it: skip the line-by-line search
+        return found
     for header in _TABLE_HEADER_RE.finditer(text):
         columns = header.group(0).split()
         column = columns.index("Serial#") if "Serial#" in columns else -1
@@ -81,6 +88,6 @@ def _table_serials(text: str) -> list[Found]:
 def serial_candidates_in_cli_output(text: str) -> list[Found]:
     """Values standing where Extreme CLI output and XIQ JSON put a serial, anywhere in `text`, in text order."""
     found = _exos_hardware_serials(text) + _table_serials(text)
-    for pattern in (_SERIAL_KEY_VALUE_RE, _JSON_SERIAL_RE):
+    for pattern in (_SERIAL_KEY_VALUE, _JSON_SERIAL_RE):
         found += [(m.start("value"), m.group("value")) for m in pattern.finditer(text)]
     return sorted(found)

@@ -62,7 +62,8 @@ def language_scores(text: str) -> tuple[int, int]:
     for match in _WORD_RE.finditer(_CLI_LINE_RE.sub("", text)):
         word = match.group(0)
         lower = word.lower()
-        if _POLISH_LETTERS_RE.search(lower) or lower in _POLISH_WORDS:
+        # Polish letters are not ASCII: most words skip the pattern.
+        if (not lower.isascii() and _POLISH_LETTERS_RE.search(lower)) or lower in _POLISH_WORDS:
             polish += 1
         elif lower in _ENGLISH_WORDS or word == "I":
             english += 1

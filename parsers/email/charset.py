@@ -8,12 +8,15 @@ replaces what no candidate could read.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 _POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 # Characters that windows-1250 bytes turn into when read as ISO-8859-2 (C1 controls) or the reverse (symbols
 # such as ¦ ± ¶ ¼ where a Polish letter was meant): a sign the label or the guess is wrong.
 _SUSPICIOUS = frozenset(chr(c) for c in range(0x80, 0xA0)) | frozenset("¦±¶¼¬¹¥")
+_POLISH_LETTERS_RE = re.compile(f"[{''.join(sorted(_POLISH_LETTERS))}]")
+_SUSPICIOUS_RE = re.compile(f"[{re.escape(''.join(sorted(_SUSPICIOUS)))}]")
 
 # Labels seen in the wild that Python does not know, or knows under another name.
 _LABEL_ALIASES = {
@@ -57,7 +60,8 @@ def known_codec(label: str | None) -> str | None:
 
 def _polish_score(text: str) -> int:
     """Polish letters count for a candidate decoding, suspicious characters against it."""
-    return sum(ch in _POLISH_LETTERS for ch in text) - 3 * sum(ch in _SUSPICIOUS for ch in text)
+    # Counted by the regex engine: a loop over every character in Python was a tenth of the parse time.
+    return len(_POLISH_LETTERS_RE.findall(text)) - 3 * len(_SUSPICIOUS_RE.findall(text))
 
 
 def _legacy_polish(data: bytes) -> tuple[str, str]:

@@ -56,13 +56,18 @@ def _is_header_block(lines: list[str], start: int) -> bool:
     return any(_HEADER_DATE.match(line) for line in window) and any(_HEADER_OTHER.match(line) for line in window)
 
 
+def _ends_attribution(line: str) -> bool:
+    # The cheap test first: the pattern can only match a line that ends with a colon.
+    return line.rstrip().endswith(":") and _ATTRIBUTION_END.search(line) is not None
+
+
 def _attribution_lines(lines: list[str], index: int) -> int:
     """How many lines (1 or 2) an attribution starting here spans; 0 when it is not one."""
     line = lines[index]
-    if _ATTRIBUTION_END.search(line) and (_ATTRIBUTION_START.match(line) or _next_is_quote(lines, index + 1)):
+    if _ends_attribution(line) and (_ATTRIBUTION_START.match(line) or _next_is_quote(lines, index + 1)):
         return 1
     # Gmail and Thunderbird wrap a long attribution before "<address> wrote:".
-    if index + 1 < len(lines) and _ATTRIBUTION_START.match(line) and _ATTRIBUTION_END.search(lines[index + 1]):
+    if index + 1 < len(lines) and _ATTRIBUTION_START.match(line) and _ends_attribution(lines[index + 1]):
         return 2
     return 0
 

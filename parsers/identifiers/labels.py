@@ -13,19 +13,23 @@ from parsers.identifiers.shapes import (
     HEZO_CONTRACT_RE,
     PARTNERWORKS_CONTRACT,
     PARTNERWORKS_CONTRACT_RE,
-    UNLABELLED_SERIAL_RE,
     is_distinctive_serial,
     is_labelled_serial,
+    unlabelled_serial_matches,
 )
+from parsers.wordscan import LabelSearch
 
 Found = tuple[int, str]
 
 # Polish and English serial labels with their inflections: S/N, SN, Serial#, Serial No, numer seryjny,
 # numeru seryjnego, nr ser., numery seryjne ...
-_SERIAL_LABEL_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:s/n|s\.n\.|sn|serial(?:\s*(?:numbers?|no\.?|nr\.?|num\.?))?|\w*seryjn\w*|nr\.?\s*ser\.)"
-    r"(?:\s*#)?(?![A-Za-z0-9])",
-    re.IGNORECASE,
+_SERIAL_LABEL = LabelSearch(
+    re.compile(
+        r"(?<![A-Za-z0-9])(?:s/n|s\.n\.|sn|serial(?:\s*(?:numbers?|no\.?|nr\.?|num\.?))?|seryjn\w*|nr\.?\s*ser\.)"
+        r"(?:\s*#)?(?![A-Za-z0-9])",
+        re.IGNORECASE,
+    ),
+    prefixes=("s/n", r"s\.n\.", "sn", "serial", "seryjn", "nr"),
 )
 # Words that may stand between a serial label and its value ("numer seryjny AP:", "serial number of the unit is").
 _FILLER_WORD_RE = re.compile(r"[^\W\d_]{1,15}", re.IGNORECASE)
@@ -41,10 +45,13 @@ _LIST_SEPARATOR_RE = re.compile(r"\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", 
 _MAX_FILLER_WORDS = 4
 
 # Contract labels: umowa/umowy/umowie/umową, kontrakt/kontraktu, contract (no.), service agreement, PW, PartnerWorks.
-_CONTRACT_LABEL_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:umow\w*|kontrakt\w*|contract\w*|(?:service\s+)?agreement|(?-i:PW)|partner\s*works|"
-    r"extreme\s*works)(?![A-Za-z0-9])",
-    re.IGNORECASE,
+_CONTRACT_LABEL = LabelSearch(
+    re.compile(
+        r"(?<![A-Za-z0-9])(?:umow\w*|kontrakt\w*|contract\w*|(?:service\s+)?agreement|(?-i:PW)|partner\s*works|"
+        r"extreme\s*works)(?![A-Za-z0-9])",
+        re.IGNORECASE,
+    ),
+    prefixes=("umow", "kontrakt", "contract", "service", "agreement", "pw", "partner", "extreme"),
 )
 # A gap mentioning another document means the number belongs to it (a PO or invoice "under the contract").
 _CONTRACT_GAP_BLOCKER_RE = re.compile(
@@ -60,9 +67,7 @@ _CONTRACT_LIST_RE = re.compile(rf"\s*(?:,|;|/|&|\bi\b|\boraz\b|\band\b)\s*({PART
 def unlabelled_serials(text: str) -> list[Found]:
     """Serials whose shape alone identifies them (EXOS, VOSS, SLX/IronWare, 14-digit AP)."""
     return [
-        (m.start(), m.group(0).upper())
-        for m in UNLABELLED_SERIAL_RE.finditer(text)
-        if is_distinctive_serial(m.group(0))
+        (m.start(), m.group(0).upper()) for m in unlabelled_serial_matches(text) if is_distinctive_serial(m.group(0))
     ]
 
 
@@ -89,7 +94,7 @@ def _value_after_label(text: str, position: int) -> re.Match[str] | None:
 def labelled_serials(text: str) -> list[Found]:
     """Values after a serial label that pass the (looser) labelled-serial shape, including lists (`A, B i C`)."""
     found: list[Found] = []
-    for label in _SERIAL_LABEL_RE.finditer(text):
+    for label in _SERIAL_LABEL.finditer(text):
         token = _value_after_label(text, label.end())
         while token is not None and is_labelled_serial(token.group(0)):
             found.append((token.start(), token.group(0).upper()))
@@ -126,4 +131,4 @@ def _contract_after_label(text: str, label_end: int) -> Iterator[Found]:
 
 def labelled_contracts(text: str) -> list[Found]:
     """8-digit 4… numbers that follow a contract label closely, with nothing naming another document between."""
-    return [found for label in _CONTRACT_LABEL_RE.finditer(text) for found in _contract_after_label(text, label.end())]
+    return [found for label in _CONTRACT_LABEL.finditer(text) for found in _contract_after_label(text, label.end())]

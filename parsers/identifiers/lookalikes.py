@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from parsers.wordscan import LabelSearch
+
 # Values after these labels belong to someone else's numbering: tax and court registers, banks, invoices,
 # orders, Extreme GTAC cases and RMAs, XIQ device ids, parcels. The value must hold a digit.
 _FOREIGN_LABEL = (
@@ -19,28 +21,41 @@ _FOREIGN_LABEL = (
 # Between such a label and its value only connecting words and punctuation may stand.
 _FILLER = r"(?:[\s:#.()=\-–]|nr\b|no\b|numer\w*|number\b|klienta\b|w\b|in\b|(?-i:PO\b))*"
 _FOREIGN_VALUE = r"[A-Za-z]{0,4}[/-]?\d[\dA-Za-z/.-]*"
-_LABELLED_FOREIGN_RE = re.compile(
-    rf"(?<![A-Za-z0-9])(?:{_FOREIGN_LABEL})(?![A-Za-z]){_FILLER}(?P<value>{_FOREIGN_VALUE})",
-    re.IGNORECASE,
-)
+_LABELLED_FOREIGN = LabelSearch(
+    re.compile(
+        rf"(?<![A-Za-z0-9])(?:{_FOREIGN_LABEL})(?![A-Za-z]){_FILLER}(?P<value>{_FOREIGN_VALUE})",
+        re.IGNORECASE,
+    ),
+    prefixes=(
+        "nip", "regon", "krs", "pesel", "iban", "bic", "swift", "rachun", "kont", "account", "faktur", "fv",
+        "invoice", "zam", "order", "po", r"p\.o\.", "purchase", "case", "gtac", "zg", "rma", "ticket", "inc",
+        "device", "id", "list", "przesyłk", "tracking", "awb",
+    ),
+)  # fmt: skip
 
-_UNLABELLED_FOREIGN_RE = re.compile(
-    "|".join(
-        (
-            r"\bHZ-\d{4}-\d{6}\b",  # our own request references
-            r"(?<![0-9A-Fa-f:-])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])",  # MAC 00:04:96:9A:B4:F7
-            r"(?<![0-9A-Fa-f.])(?:[0-9A-Fa-f]{4}\.){2}[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])",  # MAC 0004.969a.b4f7
-            r"\b[A-Z]{2}\d{2}(?:[ ]?[0-9A-Z]{4}){3,7}(?:[ ]?[0-9A-Z]{1,3})?\b",  # IBAN
-            r"(?<!\d)\d{2}(?:[ ]?\d{4}){6}(?!\d)",  # Polish account number (NRB) without country code
-            r"\b(?:INC|RITM|REQ|CHG|PRB)\d{5,}\b",  # the reporter's own helpdesk tickets
-            r"\b(?:FV|ZAM|PO)/[\w/.-]+",  # invoice and order numbers written FV/2025/11/0231
-            r"(?i:\bNIP\b)[\s:.]*(?:PL)?\d{3}[ -]?\d{2,3}[ -]?\d{2}[ -]?\d{2,3}",  # NIP written in groups
-        )
+# Each kind of look-alike that needs no label, as its own pattern that starts with a plain character (its word
+# boundary checked just after that character): the regex engine then skips ahead in C instead of trying every kind
+# at every position. Each kind is blanked on its own, so overlapping kinds are all blanked.
+_UNLABELLED_FOREIGN = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"HZ(?<!\wHZ)-\d{4}-\d{6}\b",  # our own request references
+        # MACs, 00:04:96:9A:B4:F7 and 0004.969a.b4f7: one pattern, as both start with a hex digit
+        r"[0-9A-Fa-f](?:(?<![0-9A-Fa-f:-].)[0-9A-Fa-f][:-](?:[0-9A-Fa-f]{2}[:-]){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
+        r"|(?<![0-9A-Fa-f.].)[0-9A-Fa-f]{3}(?:\.[0-9A-Fa-f]{4}){2}(?![0-9A-Fa-f.]))",
+        r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?:[ ]?[0-9A-Z]{4}){3,7}(?:[ ]?[0-9A-Z]{1,3})?\b",  # IBAN
+        r"\d(?<!\d\d)\d(?:[ ]?\d{4}){6}(?!\d)",  # Polish account number (NRB) without country code
+        r"(?:I(?<!\wI)NC|R(?<!\wR)(?:ITM|EQ)|C(?<!\wC)HG|P(?<!\wP)RB)\d{5,}\b",  # the reporter's own helpdesk tickets
+        r"(?:F(?<!\wF)V|Z(?<!\wZ)AM|P(?<!\wP)O)/[\w/.-]+",  # invoice and order numbers written FV/2025/11/0231
+        r"[Nn](?<!\w[Nn])[Ii][Pp]\b[\s:.]*(?:PL)?\d{3}[ -]?\d{2,3}[ -]?\d{2}[ -]?\d{2,3}",  # NIP written in groups
     )
 )
 
 
-def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+def blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each span replaced by as many spaces (offsets kept)."""
+    if not spans:
+        return text
     chars = list(text)
     for start, end in spans:
         chars[start:end] = " " * (end - start)
@@ -49,6 +64,6 @@ def _blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def mask_lookalikes(text: str) -> str:
     """`text` with look-alike numbers replaced by spaces (same length, same offsets)."""
-    spans = [m.span() for m in _UNLABELLED_FOREIGN_RE.finditer(text)]
-    spans += [m.span("value") for m in _LABELLED_FOREIGN_RE.finditer(text)]
-    return _blank(text, spans)
+    spans = [m.span() for pattern in _UNLABELLED_FOREIGN for m in pattern.finditer(text)]
+    spans += [m.span("value") for m in _LABELLED_FOREIGN.finditer(text)]
+    return blank(text, spans)

@@ -1,0 +1,80 @@
+"""The fast label search finds exactly what the plain pattern finds."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from parsers.cli_logs import _SERIAL_KEY_VALUE
+from parsers.identifiers.labels import _CONTRACT_LABEL, _SERIAL_LABEL
+from parsers.identifiers.lookalikes import _LABELLED_FOREIGN
+from parsers.identifiers.shapes import UNLABELLED_SERIAL_RE, unlabelled_serial_matches
+from parsers.wordscan import LabelSearch, lowered
+
+SEARCHES = {
+    "foreign": _LABELLED_FOREIGN,
+    "serial": _SERIAL_LABEL,
+    "contract": _CONTRACT_LABEL,
+    "cli serial": _SERIAL_KEY_VALUE,
+}
+
+# Pieces the generated text is glued from, with and without spaces between them, so labels also appear in the
+# middle of words, in every case, next to digits and punctuation.
+LABEL_WORDS = [
+    "NIP", "nip", "Regon", "KRS", "pesel", "IBAN", "BIC", "swift", "rachunek", "konto bankowe", "konta", "account",
+    "faktura", "FV", "invoice", "zamówienia", "Zamowienie", "ZAM", "order", "PO", "po", "Po", "P.O.", "purchase order",
+    "case", "GTAC", "zgłoszenia w GTAC", "zgloszenie", "RMA", "ticket", "INC", "device id", "id urz.",
+    "id urządzenia", "list przewozowy", "listopad", "przesyłka", "tracking", "AWB", "S/N", "s.n.", "SN", "sn",
+    "Serial", "serial number", "serial no.", "numer seryjny", "nr seryjny", "nr. ser.", "numeru seryjnego", "nr",
+    "umowa", "Umowy", "umową", "kontrakt", "kontraktu", "contract", "Contracts", "service agreement",
+    "agreement", "PW", "pw", "PartnerWorks", "partner works", "Extreme Works", "klienta", "numer", "number", "w",
+    "in", "no", "Serial #:", "Serial Number:", "Ps#1 Serial Number : ", "SN:", "sn :",
+]  # fmt: skip
+VALUES = [
+    "40012345", "2214G-00417", "FV/2025/11/0231", "677-123-45-67", "PL61", "02483917", "x1", "#", "12",
+    "14JP512E0001", "EXH3349M005", "BGD2503J01F", "02501608254257", "2011g-00289", "-A1", "_",
+]  # fmt: skip
+GLUE = [" ", "", "\n", ": ", "-", "#", ".", "(", ")", "=", ", ", "–", "ą", "ż", "Ł", "x", "9", "İ"]
+
+
+def piece() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(LABEL_WORDS), st.sampled_from(VALUES), st.sampled_from(GLUE))
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=st.sampled_from(sorted(SEARCHES)), pieces=st.lists(piece(), max_size=14))
+def test_fast_search_finds_what_the_plain_pattern_finds(name: str, pieces: list[str]) -> None:
+    search = SEARCHES[name]
+    text = "".join(pieces)
+    assert [m.span() for m in search.finditer(text)] == [m.span() for m in search.exact.finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(piece(), max_size=14))
+def test_fast_serial_shapes_find_what_the_plain_pattern_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert [m.span() for m in unlabelled_serial_matches(text)] == [
+        m.span() for m in UNLABELLED_SERIAL_RE.finditer(text)
+    ]
+
+
+@pytest.mark.parametrize("text", ["Umowa nr 40012345", "NIP: 677-123-45-67 i umowa 40012345", "fakturaPW 1"])
+def test_fast_search_on_examples(text: str) -> None:
+    for search in SEARCHES.values():
+        assert [m.span() for m in search.finditer(text)] == [m.span() for m in search.exact.finditer(text)]
+
+
+def test_lowering_keeps_offsets_when_a_lower_case_is_longer() -> None:
+    text = "İSTANBUL umowa"
+    assert len("İ".lower()) == 2  # the reason for the care taken
+    low = lowered(text)
+    assert len(low) == len(text)
+    assert low.endswith("umowa") and low.index("umowa") == text.index("umowa")
+
+
+def test_a_prefix_must_start_with_a_lower_case_letter() -> None:
+    with pytest.raises(ValueError, match="lower-case letter"):
+        LabelSearch(re.compile("x"), prefixes=("NIP",))
