@@ -57,15 +57,16 @@ def reporters_own_text(text: str) -> str:
 
 
 def language_scores(text: str) -> tuple[int, int]:
-    """(Polish, English) evidence: words with Polish letters or on the Polish list, words on the English list."""
+    """(Polish, English) evidence: words with Polish letters or on the Polish list, words on the English list.
+
+    An English "I" counts as Polish "i" ("and"): the lists decide, and the language of a text never hangs on it.
+    """
     polish = english = 0
-    for match in _WORD_RE.finditer(_CLI_LINE_RE.sub("", text)):
-        word = match.group(0)
-        lower = word.lower()
+    for word in _WORD_RE.findall(_CLI_LINE_RE.sub("", text).lower()):
         # Polish letters are not ASCII: most words skip the pattern.
-        if (not lower.isascii() and _POLISH_LETTERS_RE.search(lower)) or lower in _POLISH_WORDS:
+        if word in _POLISH_WORDS or (not word.isascii() and _POLISH_LETTERS_RE.search(word)):
             polish += 1
-        elif lower in _ENGLISH_WORDS or word == "I":
+        elif word in _ENGLISH_WORDS:
             english += 1
     return polish, english
 

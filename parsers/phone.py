@@ -14,7 +14,7 @@ import phonenumbers
 
 from parsers.identifiers import mask_lookalikes
 from parsers.identifiers.lookalikes import blank
-from parsers.identifiers.shapes import unlabelled_serial_matches
+from parsers.identifiers.shapes import unlabelled_serial_spans
 from parsers.language import reporters_own_text
 
 OUR_NUMBERS = frozenset({"+48122525600", "+48122525502"})
@@ -73,7 +73,7 @@ def normalise_phone(value: str, *, region: str = "PL") -> str | None:
 def phones_in_text(text: str) -> list[str]:
     """Every valid number in `text` (E.164, ours left out), in order, without repeats."""
     masked = mask_lookalikes(text)
-    masked = blank(masked, [match.span() for match in unlabelled_serial_matches(masked)])
+    masked = blank(masked, unlabelled_serial_spans(masked))
     masked = _FAX_RE.sub(_blank, masked)
     masked = _NOT_PHONES_FROM_DIGIT_RE.sub(_blank, masked)
     masked = _EXTENSION_RE.sub(_blank, masked)

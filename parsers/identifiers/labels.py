@@ -15,7 +15,7 @@ from parsers.identifiers.shapes import (
     PARTNERWORKS_CONTRACT_RE,
     is_distinctive_serial,
     is_labelled_serial,
-    unlabelled_serial_matches,
+    unlabelled_serial_spans,
 )
 from parsers.wordscan import LabelSearch
 
@@ -67,7 +67,9 @@ _CONTRACT_LIST_RE = re.compile(rf"\s*(?:,|;|/|&|\bi\b|\boraz\b|\band\b)\s*({PART
 def unlabelled_serials(text: str) -> list[Found]:
     """Serials whose shape alone identifies them (EXOS, VOSS, SLX/IronWare, 14-digit AP)."""
     return [
-        (m.start(), m.group(0).upper()) for m in unlabelled_serial_matches(text) if is_distinctive_serial(m.group(0))
+        (start, text[start:end].upper())
+        for start, end in unlabelled_serial_spans(text)
+        if is_distinctive_serial(text[start:end])
     ]
 
 

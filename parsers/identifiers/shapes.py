@@ -24,21 +24,23 @@ AP_SERIAL = r"\d{14}"
 
 # Shapes distinctive enough to be believed without a label anywhere in free text.
 UNLABELLED_SERIAL_RE = re.compile(rf"{_START}(?:{EXOS_SERIAL}|{VOSS_SERIAL}|{BROCADE_SERIAL}|{AP_SERIAL}){_END}")
-# The same search, fast: the regex engine skips ahead in C only to a plain first character, so the shapes that start
-# with a digit are searched from their first digit, and the Brocade shape (three letters) from its first letter,
-# with the word-start check just after it. Same matches as UNLABELLED_SERIAL_RE (tests compare them).
+# The same search, fast: the regex engine skips ahead in C only to a plain first character, so every shape is
+# searched from its first digit — the Brocade shape looks back from there for its three letters, which start the
+# word. Same matches as UNLABELLED_SERIAL_RE (tests compare them).
 _UNLABELLED_SERIAL_FROM_DIGIT = re.compile(
     rf"\d(?<![A-Za-z0-9]\d)(?:\d{{3}}[A-Za-z]-\d{{5}}|\d[A-Za-z]{{2}}\d{{3}}[A-Za-z]\d{{4}}|\d{{13}}){_END}"
 )
-_UNLABELLED_SERIAL_FROM_LETTER = re.compile(
-    rf"[A-Za-z](?<![A-Za-z0-9].)[A-Za-z]{{2}}\d{{4}}[A-Za-z][A-Za-z0-9]{{3}}{_END}"
+_BROCADE_LETTERS = 3
+_BROCADE_SERIAL_FROM_DIGIT = re.compile(
+    rf"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{{{_BROCADE_LETTERS}}}\d)\d{{3}}[A-Za-z][A-Za-z0-9]{{3}}{_END}"
 )
 
 
-def unlabelled_serial_matches(text: str) -> list[re.Match[str]]:
-    """`UNLABELLED_SERIAL_RE.finditer(text)`, in order of position."""
-    found = [*_UNLABELLED_SERIAL_FROM_DIGIT.finditer(text), *_UNLABELLED_SERIAL_FROM_LETTER.finditer(text)]
-    return sorted(found, key=lambda match: match.start())
+def unlabelled_serial_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each match of UNLABELLED_SERIAL_RE in `text`, in order."""
+    spans = [match.span() for match in _UNLABELLED_SERIAL_FROM_DIGIT.finditer(text)]
+    spans += [(match.start() - _BROCADE_LETTERS, match.end()) for match in _BROCADE_SERIAL_FROM_DIGIT.finditer(text)]
+    return sorted(spans)
 
 
 _HEZO_CONTRACT_AFTER_H = r"[Zz]/[A-Za-z]{3}/\d{4}/\d{4}"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from parsers.cli_logs import _SERIAL_KEY_VALUE
 from parsers.identifiers.labels import _CONTRACT_LABEL, _SERIAL_LABEL
 from parsers.identifiers.lookalikes import _LABELLED_FOREIGN
-from parsers.identifiers.shapes import UNLABELLED_SERIAL_RE, unlabelled_serial_matches
+from parsers.identifiers.shapes import UNLABELLED_SERIAL_RE, unlabelled_serial_spans
 from parsers.wordscan import LabelSearch, lowered
 
 SEARCHES = {
@@ -56,9 +56,7 @@ def test_fast_search_finds_what_the_plain_pattern_finds(name: str, pieces: list[
 @given(pieces=st.lists(piece(), max_size=14))
 def test_fast_serial_shapes_find_what_the_plain_pattern_finds(pieces: list[str]) -> None:
     text = "".join(pieces)
-    assert [m.span() for m in unlabelled_serial_matches(text)] == [
-        m.span() for m in UNLABELLED_SERIAL_RE.finditer(text)
-    ]
+    assert unlabelled_serial_spans(text) == [m.span() for m in UNLABELLED_SERIAL_RE.finditer(text)]
 
 
 @pytest.mark.parametrize("text", ["Umowa nr 40012345", "NIP: 677-123-45-67 i umowa 40012345", "fakturaPW 1"])
