@@ -9,7 +9,7 @@ from __future__ import annotations
 import email.policy
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
@@ -28,8 +28,28 @@ from gateway.schema import Language
 
 SlaStage = Literal["due_soon", "breached"]
 
+
+class _HeaderClasses(HeaderRegistry):
+    """The stdlib registry, with each header's class made once.
+
+    The stdlib builds a new class (`type(...)`) for every header it stores: that was the largest single cost of
+    composing an acknowledgement. The class depends only on the header name, so one per name is the same thing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
 # SMTP = the default policy with CRLF line ends; its header_store_parse raises on CR/LF in any header value.
-MAIL_POLICY = email.policy.SMTP
+MAIL_POLICY = email.policy.SMTP.clone(header_factory=_HeaderClasses())
 SENDER_NAME: dict[Language, str] = {"pl": "myHEZO Serwis", "en": "myHEZO Service"}
 GATEWAY_NAME = "myHEZO"
 _ESCALATION_SUBJECT: dict[Language, str] = {"pl": "Eskalacja", "en": "Escalation"}

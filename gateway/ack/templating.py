@@ -32,6 +32,9 @@ def _environment(templates_dir: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # Templates are read once per process (a restart picks up edits): checking every file's time stamp on every
+        # acknowledgement was a measurable share of sending one.
+        auto_reload=False,
     )
 
 
