@@ -1,6 +1,7 @@
 """Messages per second through the SMTP door, against a bare aiosmtpd server with the same durability.
 
     python -m bench.smtp [--count 5000] [--sessions 20] [--size 4096] [--repeats 3] [--backend sqlite|postgresql]
+                         [--no-memory | --memory-only]
 
 A: the gateway (the real door and pipeline, as `serve` runs them). B: aiosmtpd whose handler commits each message's
 bytes before answering 250 (SQLite: WAL, synchronous=FULL, aiosqlite; PostgreSQL: asyncpg). Each server runs in a
@@ -293,13 +294,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--no-memory", action="store_true", help="skip the 30 MB memory figure")
+    parser.add_argument("--memory-only", action="store_true", help="only the 30 MB memory figure")
     args = parser.parse_args(argv)
     if args.command == "serve":
         _serve(args.kind, args.url, args.schema, args.dir)
         return
     args.url = os.environ.get("HEZO_TEST_DATABASE_URL", DEFAULT_POSTGRES) if args.backend == "postgresql" else "sqlite"
-    throughput(args)
-    if not args.no_memory:
+    if not args.memory_only:
+        throughput(args)
+    if not args.no_memory or args.memory_only:
         print("Memory of the gateway process (SQLite) receiving 30 MB messages:")
         memory(args, at_once=1)
         memory(args, at_once=3)

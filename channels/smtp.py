@@ -9,12 +9,19 @@ Security decisions made here (limits of the session itself: smtp_protocol; TLS a
 - SIZE is advertised (data_size_limit): a MAIL FROM declaring more is refused at once with 552, and a message that
   turns out larger is read, discarded and refused with 552.
 - The message is kept exactly as received (envelope.original_content); the envelope is stored next to it.
+- Memory is bounded: at most max_concurrent_messages messages are in the pipeline at once, and a large message
+  counts for several of them (`MessageSlots`), so two messages near the size limit are parsed and stored one
+  after the other instead of side by side (each holds a few times its size while it is parsed and stored).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import collections
+import contextlib
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +57,63 @@ def _reply_for(outcome: Outcome) -> str:
             return f"250 2.0.0 Stored for review (Q{quarantine_id})"
 
 
+class MessageSlots:
+    """Pipeline slots, `count` of them, with a message taking one slot per `slot_bytes` of its size (at least
+    one, at most all): `count` small messages run side by side, a message as large as the limit runs alone.
+
+    Waiters are served in arrival order, so a large message waiting for every slot is not overtaken for ever by
+    small ones that would each fit.
+    """
+
+    def __init__(self, count: int, slot_bytes: int) -> None:
+        self.count = count
+        self.slot_bytes = max(1, slot_bytes)
+        self.free = count
+        self._waiting: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
+
+    def needed(self, size: int) -> int:
+        return min(self.count, max(1, math.ceil(size / self.slot_bytes)))
+
+    @asynccontextmanager
+    async def hold(self, size: int) -> AsyncIterator[None]:
+        slots = self.needed(size)
+        await self._acquire(slots)
+        try:
+            yield
+        finally:
+            self.free += slots
+            self._grant()
+
+    async def _acquire(self, slots: int) -> None:
+        if not self._waiting and slots <= self.free:
+            self.free -= slots
+            return
+        granted = asyncio.get_running_loop().create_future()
+        self._waiting.append((slots, granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.cancelled():
+                with contextlib.suppress(ValueError):  # `_grant` may have dropped it already
+                    self._waiting.remove((slots, granted))
+            else:
+                self.free += slots  # granted, but cancelled before it could run: hand the slots back
+            self._grant()
+            raise
+
+    def _grant(self) -> None:
+        while self._waiting:
+            slots, granted = self._waiting[0]
+            if granted.cancelled():
+                self._waiting.popleft()
+                continue
+            if slots > self.free:
+                return
+            self._waiting.popleft()
+            self.free -= slots
+            granted.set_result(None)
+
+
 class IntakeHandler:
     """aiosmtpd handler: RCPT checks the recipient, DATA submits and returns the SMTP reply."""
 
@@ -60,8 +124,11 @@ class IntakeHandler:
         self.in_flight = 0
         self.idle = asyncio.Event()
         self.idle.set()
-        # Bounds memory: a 30 MB message is held several times over while it is parsed and stored.
-        self.slots = asyncio.Semaphore(settings.max_concurrent_messages)
+        # Bounds memory: a message is held several times over while it is parsed and stored.
+        self.slots = MessageSlots(
+            settings.max_concurrent_messages,
+            slot_bytes=math.ceil(settings.max_message_bytes / settings.max_concurrent_messages),
+        )
         self._storing: set[asyncio.Task[Outcome]] = set()
 
     def mailbox_of(self, address: str) -> Mailbox | None:
@@ -134,7 +201,7 @@ class IntakeHandler:
         self.in_flight += 1
         self.idle.clear()
         try:
-            async with self.slots:
+            async with self.slots.hold(len(raw.content)):
                 return await self.submit(raw)
         finally:
             self.in_flight -= 1

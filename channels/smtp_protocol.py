@@ -6,17 +6,21 @@ aiosmtpd gives us the dialogue; this subclass adds what it lacks or gets wrong f
   large message on a slow link would be cut off although bytes keep arriving);
 - command size limits are kept per session (aiosmtpd keeps them in a dict shared by the class, which every new
   connection clears and every EHLO grows);
-- commands are capped per session (`COMMAND_CALL_LIMITS`).
+- commands are capped per session (`COMMAND_CALL_LIMITS`);
+- message data is gathered into one buffer that becomes the message bytes without a copy (aiosmtpd keeps a list
+  of every line and then joins it: three times the message while it is received, see `DataReceiver`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import enum
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import MISSING, SMTP
 
 from gateway.logs import get_logger
 
@@ -67,6 +71,79 @@ class PeerSessions:
     @property
     def total(self) -> int:
         return sum(self.live.values())
+
+
+class DataState(enum.Enum):
+    NOMINAL = enum.auto()
+    TOO_LONG = enum.auto()
+    TOO_MUCH = enum.auto()
+
+
+class DataReceiver:
+    """The message data of one DATA command, line by line as read, with aiosmtpd's rules and replies.
+
+    The lines go into one growing buffer, unstuffed as they come; `content()` hands that buffer over as `bytes`
+    without copying it. Once the data is refused (too large, a line too long) nothing more is kept, but reading
+    goes on to the final dot, as RFC 5321 4.2.5 implies: the refusal is the reply to the whole DATA.
+    """
+
+    def __init__(self, *, size_limit: int | None, line_limit: int) -> None:
+        self.size_limit = size_limit
+        self.line_limit = line_limit
+        self.state = DataState.NOMINAL
+        self.received = 0
+        """Bytes as they came over the wire (dots still stuffed), as aiosmtpd counts them against the limit."""
+        self._buffer: io.BytesIO | None = io.BytesIO()
+        self._mid_line = False
+
+    def is_end(self, line: bytes) -> bool:
+        """The lone dot that ends the data; a dot line continuing an overlong line does not."""
+        return not self._mid_line and line == b".\r\n"
+
+    def overlong(self) -> None:
+        """The stream reader found a line longer than it buffers; the rest of it arrives in pieces."""
+        if self.state is DataState.NOMINAL:
+            self.state = DataState.TOO_LONG
+        self._discard()
+
+    def add(self, line: bytes) -> None:
+        """One line ending in CRLF, or a piece of an overlong line."""
+        self.received += len(line)
+        if self.state is DataState.NOMINAL and self.size_limit and self.received > self.size_limit:
+            self.state = DataState.TOO_MUCH
+            self._discard()
+        self._mid_line = not line.endswith(b"\r\n")
+        if self._mid_line or self.state is not DataState.NOMINAL:
+            return
+        if len(line) > self.line_limit:
+            # The stream reader returns a line of up to its limit plus the CRLF; aiosmtpd refuses those too.
+            self.state = DataState.TOO_LONG
+            self._discard()
+            return
+        assert self._buffer is not None
+        # RFC 5321 4.5.2: the sender doubled every leading dot.
+        self._buffer.write(memoryview(line)[1:] if line.startswith(b".") else line)
+
+    def refusal(self) -> str | None:
+        """aiosmtpd's reply for refused data, or None when the data was kept."""
+        if self.state is DataState.TOO_LONG:
+            return "500 Line too long (see RFC5321 4.5.3.1.6)"
+        if self.state is DataState.TOO_MUCH:
+            return "552 Error: Too much mail data"
+        return None
+
+    def content(self) -> bytes:
+        """The message bytes. BytesIO hands its own buffer over (shrunk to size), where bytes(bytearray) would
+        copy it: at 30 MB that copy alone is a message more at the peak."""
+        assert self._buffer is not None and self.state is DataState.NOMINAL
+        content = self._buffer.getvalue()
+        self._discard()
+        return content
+
+    def _discard(self) -> None:
+        if self._buffer is not None:
+            self._buffer.close()
+            self._buffer = None
 
 
 class GatewaySMTP(SMTP):
@@ -122,6 +199,50 @@ class GatewaySMTP(SMTP):
     async def smtp_DATA(self, arg: str) -> None:
         self._receiving_data = True
         try:
-            await super().smtp_DATA(arg)
+            if self._decode_data or "DATA" not in self._handle_hooks:
+                await super().smtp_DATA(arg)  # configurations the door does not use keep aiosmtpd's own code
+            else:
+                await self._data(arg)
         finally:
             self._receiving_data = False
+
+    async def _data(self, arg: str) -> None:
+        """aiosmtpd's DATA (same checks, replies and handler call) with the data gathered by `DataReceiver`."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        data = DataReceiver(size_limit=self.data_size_limit, line_limit=self.line_length_limit)
+        while True:
+            if self.transport is None:
+                return  # the connection is gone: a truncated message is never handed on
+            try:
+                # eof_received cancels this coroutine, so readuntil never raises IncompleteReadError here.
+                line = await self._reader.readuntil(b"\r\n")
+            except asyncio.CancelledError:
+                self._writer.close()  # the connection went away in the middle of the data
+                raise
+            except asyncio.LimitOverrunError as overrun:
+                data.overlong()
+                line = await self._reader.read(overrun.consumed)
+            if data.is_end(line):
+                break
+            data.add(line)
+        refusal = data.refusal()
+        if refusal is not None:
+            await self.push(refusal)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            return
+        content = data.content()
+        self.envelope.content = content
+        self.envelope.original_content = content
+        del content, data  # the envelope holds the one reference: it goes with the envelope after the reply
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push("250 OK" if status is MISSING else status)

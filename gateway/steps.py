@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import re
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from gateway.sla import WARSAW
 from gateway.store import RequestRef, Store, WriteTx
 from gateway.store.blobs import BlobStore
 from parsers import ParsedIntake, ParseError, parse_bytes
+from parsers.email.body_hash import email_body_hash
 
 # A deadline function: (received_at, window) -> response deadline.
 Deadline = Callable[[datetime, str], datetime | None]
@@ -71,18 +70,6 @@ def parse_input(intake: Intake, deps: PipelineDeps) -> Intake | Outcome:
     except Exception as exc:  # a parser bug must cost one quarantined input, never the intake
         return Quarantined(0, f"{type(exc).__name__}: {exc}")
     return dataclasses.replace(intake, parsed=parsed)
-
-
-_LINE_END = re.compile(rb"\r?\n")
-
-
-def email_body_hash(content: bytes) -> str:
-    """Hash of the body below the header block, line endings normalised: the same message fetched over IMAP and
-    received over SMTP differs in its trace headers, not in its body."""
-    _, sep, body = content.partition(b"\r\n\r\n")
-    if not sep:
-        _, _, body = content.partition(b"\n\n")
-    return hashlib.sha256(_LINE_END.sub(b"\n", body).rstrip()).hexdigest()[:32]
 
 
 def derive_external_key(intake: Intake, deps: PipelineDeps) -> Intake | Outcome:

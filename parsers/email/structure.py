@@ -15,6 +15,7 @@ from parsers.email.charset import decode_bytes
 from parsers.email.headers import HeaderView
 from parsers.email.html_text import html_to_text
 from parsers.email.part_info import PartInfo, describe
+from parsers.email.payload import payload_bytes
 from parsers.result import ParsedAttachment
 
 MAX_DEPTH = 12
@@ -41,11 +42,6 @@ class MailContent:
     notes: list[str] = field(default_factory=list)
     content_type: str = "text/plain"
     """The top-level content type (RFC 2045's default when unreadable)."""
-
-
-def _payload_bytes(part: Message) -> bytes:
-    payload = part.get_payload(decode=True)
-    return payload if isinstance(payload, bytes) else b""
 
 
 def _children(part: Message) -> list[Message]:
@@ -90,7 +86,7 @@ class _Walker:
             self.content.notes.append(text)
 
     def _text_of(self, part: Message, info: PartInfo, content_type: str) -> str:
-        decoded = decode_bytes(_payload_bytes(part), info.charset)
+        decoded = decode_bytes(payload_bytes(part), info.charset)
         if decoded.note:
             self._note(decoded.note)
         return html_to_text(decoded.text) if content_type == "text/html" else decoded.text
@@ -173,7 +169,7 @@ class _Walker:
     def _report_text(self, part: Message) -> str:
         blocks = _children(part) or [part]
         lines = [f"{name}: {value}" for block in blocks for name, value in block.raw_items()]
-        text = _payload_bytes(part) if not _children(part) else b""
+        text = payload_bytes(part) if not _children(part) else b""
         return "\n".join(lines) + ("\n" + decode_bytes(text, None).text if text else "")
 
     def _position(self) -> int:
@@ -181,7 +177,7 @@ class _Walker:
 
     def _attachment(self, part: Message, info: PartInfo) -> None:
         filename = safe_filename(info.filename, info.content_type, self._position())
-        attachment = build_attachment(filename, info.content_type, _payload_bytes(part))
+        attachment = build_attachment(filename, info.content_type, payload_bytes(part))
         self.content.attachments.append(attachment)
         self.content.attachment_texts.append(filename)
         text = attachment_text(attachment, info.charset)

@@ -1,0 +1,242 @@
+"""The door's own DATA reading and its pipeline slots.
+
+DATA is compared on the wire with aiosmtpd's own implementation (same line limit): for every input both must give
+the same reply and hand on the same bytes. The slots are driven with events, step by step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from channels.smtp import IntakeHandler, MessageSlots
+from channels.smtp_protocol import MAX_LINE_BYTES, DataReceiver, DataState, GatewaySMTP, PeerSessions
+from gateway.config import SmtpSettings
+
+LOOPBACK = "127.0.0.1"
+SIZE_LIMIT = 200_000
+WAIT_S = 10.0
+
+
+class Recorder:
+    """Handler keeping what DATA handed on."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes | None, Any]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.received.append((envelope.original_content, envelope.content))
+        return "250 2.0.0 OK"
+
+
+class AiosmtpdWithOurLineLimit(SMTP):
+    line_length_limit = MAX_LINE_BYTES
+
+
+Exchange = Callable[[bytes], Awaitable[tuple[bytes, list[tuple[bytes | None, Any]]]]]
+
+
+async def _server(factory: Callable[[], SMTP]) -> asyncio.Server:
+    return await asyncio.get_running_loop().create_server(factory, host=LOOPBACK, port=0)
+
+
+@pytest.fixture
+async def exchanges() -> AsyncIterator[tuple[Exchange, Exchange]]:
+    """(ours, aiosmtpd's): each sends `data` after DATA and returns the final reply and what the handler got."""
+    servers: list[asyncio.Server] = []
+
+    def exchange_with(make: Callable[[Recorder], SMTP]) -> Exchange:
+        async def exchange(data: bytes) -> tuple[bytes, list[tuple[bytes | None, Any]]]:
+            recorder = Recorder()
+            server = await _server(lambda: make(recorder))
+            servers.append(server)
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection(LOOPBACK, port)
+            try:
+                await reader.readline()  # greeting
+                for command in (b"HELO client.example.pl", b"MAIL FROM:<a@example.pl>", b"RCPT TO:<b@example.pl>"):
+                    writer.write(command + b"\r\n")
+                    assert (await reader.readline()).startswith(b"250")
+                writer.write(b"DATA\r\n")
+                assert (await reader.readline()).startswith(b"354")
+                writer.write(data)
+                await writer.drain()
+                reply = await asyncio.wait_for(reader.readline(), WAIT_S)
+            finally:
+                writer.close()
+            return reply.rstrip(), recorder.received
+
+        return exchange
+
+    ours = exchange_with(lambda handler: GatewaySMTP(handler, peers=PeerSessions(limit=10), data_size_limit=SIZE_LIMIT))
+    theirs = exchange_with(lambda handler: AiosmtpdWithOurLineLimit(handler, data_size_limit=SIZE_LIMIT))
+    yield ours, theirs
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+def _line(length: int, first: bytes = b"x") -> bytes:
+    """A data line of `length` bytes, CRLF included."""
+    return first + b"y" * (length - 3) + b"\r\n"
+
+
+WIRE_CASES: dict[str, bytes] = {
+    "plain": b"Subject: hi\r\n\r\nbody\r\n.\r\n",
+    "empty message": b".\r\n",
+    "stuffed dots": b"Subject: dots\r\n\r\n..one dot\r\n...two dots\r\n..\r\n.x\r\nend\r\n.\r\n",
+    "8bit and bare LF": b"Subject: 8bit\r\n\r\nZg\xb3oszenie\nline\rmore \xc5\xbc\r\n.\r\n",
+    "line at the limit": _line(MAX_LINE_BYTES) + b".\r\n",
+    "stuffed line at the limit": _line(MAX_LINE_BYTES, first=b".") + b".\r\n",
+    "line one over the limit": _line(MAX_LINE_BYTES + 1) + b"after\r\n.\r\n",
+    "line two over the limit": _line(MAX_LINE_BYTES + 2) + b".\r\n",
+    "line the reader cannot hold": b"a\r\n" + b"z" * (3 * MAX_LINE_BYTES) + b"\r\n.\r\n",
+    "dot line continuing a long line": b"z" * (2 * MAX_LINE_BYTES) + b".\r\nstill data\r\n.\r\n",
+    "size exactly at the limit": _line(80) * (SIZE_LIMIT // 80) + b".\r\n",
+    "size one over the limit": _line(80) * (SIZE_LIMIT // 80 - 1) + _line(81) + b".\r\n",
+    "too large, in many lines": (b"L" * 76 + b"\r\n") * (SIZE_LIMIT // 78 + 5) + b".\r\n",
+    "too large and a long line": (b"L" * 76 + b"\r\n") * (SIZE_LIMIT // 78 + 5) + _line(MAX_LINE_BYTES + 5) + b".\r\n",
+}
+
+
+@pytest.mark.parametrize("data", WIRE_CASES.values(), ids=WIRE_CASES.keys())
+async def test_data_is_read_exactly_as_aiosmtpd_reads_it(exchanges: tuple[Exchange, Exchange], data: bytes) -> None:
+    ours, theirs = exchanges
+    our_reply, our_messages = await ours(data)
+    their_reply, their_messages = await theirs(data)
+    assert our_reply[:3] == their_reply[:3]
+    if not their_reply.startswith(b"250"):
+        assert our_reply == their_reply  # 500 and 552 keep aiosmtpd's wording
+    assert our_messages == their_messages
+
+
+async def test_the_bytes_handed_on_are_unstuffed_and_otherwise_untouched(exchanges: tuple[Exchange, Exchange]) -> None:
+    ours, _ = exchanges
+    reply, [(original, content)] = await ours(WIRE_CASES["stuffed dots"])
+    assert reply.startswith(b"250")
+    assert original == b"Subject: dots\r\n\r\n.one dot\r\n..two dots\r\n.\r\nx\r\nend\r\n"
+    assert content is original  # one object: no second copy of the message
+
+
+async def test_data_over_the_size_limit_is_refused_with_552_and_nothing_handed_on(
+    exchanges: tuple[Exchange, Exchange],
+) -> None:
+    ours, _ = exchanges
+    reply, messages = await ours(WIRE_CASES["size one over the limit"])
+    assert reply == b"552 Error: Too much mail data"
+    assert messages == []
+
+
+def test_the_receiver_holds_one_buffer_that_becomes_the_message_without_a_copy() -> None:
+    line = b"A" * 76 + b"\r\n"
+    lines = 20_000
+    receiver = DataReceiver(size_limit=None, line_limit=MAX_LINE_BYTES)
+    tracemalloc.start()
+    try:
+        for _ in range(lines):
+            receiver.add(line)
+        content = receiver.content()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert content == line * lines
+    # aiosmtpd's list of lines plus the joined copy came to about three times the message.
+    assert peak < 1.3 * len(content)
+
+
+def test_the_receiver_keeps_nothing_once_the_data_is_refused() -> None:
+    receiver = DataReceiver(size_limit=10, line_limit=MAX_LINE_BYTES)
+    receiver.add(b"12345678\r\n")
+    receiver.add(b"9\r\n")
+    assert receiver.state is DataState.TOO_MUCH
+    assert receiver.refusal() == "552 Error: Too much mail data"
+    with pytest.raises(AssertionError):
+        receiver.content()
+
+
+# -- pipeline slots -------------------------------------------------------------------------------------------------
+
+
+class Job:
+    """One holder of slots, entering and leaving when the test says so."""
+
+    def __init__(self, slots: MessageSlots, size: int) -> None:
+        self.entered = asyncio.Event()
+        self.leave = asyncio.Event()
+        self.task = asyncio.ensure_future(self._run(slots, size))
+
+    async def _run(self, slots: MessageSlots, size: int) -> None:
+        async with slots.hold(size):
+            self.entered.set()
+            await self.leave.wait()
+
+    async def wait_entered(self) -> None:
+        await asyncio.wait_for(self.entered.wait(), WAIT_S)
+
+    async def finish(self) -> None:
+        self.leave.set()
+        await asyncio.wait_for(self.task, WAIT_S)
+
+
+def test_a_message_takes_one_slot_per_share_of_the_limit() -> None:
+    slots = MessageSlots(4, slot_bytes=8)
+    assert [slots.needed(size) for size in (0, 1, 8, 9, 16, 17, 32, 10**9)] == [1, 1, 1, 2, 2, 3, 4, 4]
+
+
+def test_a_message_at_the_size_limit_takes_every_slot_of_the_door() -> None:
+    settings = SmtpSettings(max_message_bytes=33_554_432, max_concurrent_messages=4)
+
+    async def submit(raw: Any) -> Any:
+        raise AssertionError("not called")
+
+    handler = IntakeHandler(submit, {}, settings)
+    assert handler.slots.needed(settings.max_message_bytes) == 4
+    assert handler.slots.needed(settings.max_message_bytes // 4) == 1
+
+
+async def test_small_messages_share_the_slots() -> None:
+    slots = MessageSlots(4, slot_bytes=1000)
+    jobs = [Job(slots, 10) for _ in range(4)]
+    for job in jobs:
+        await job.wait_entered()
+    fifth = Job(slots, 10)
+    await jobs[0].finish()
+    await fifth.wait_entered()
+    for job in [*jobs[1:], fifth]:
+        await job.finish()
+    assert slots.free == 4
+
+
+async def test_a_large_message_runs_alone_and_is_not_overtaken() -> None:
+    slots = MessageSlots(4, slot_bytes=1000)
+    small = Job(slots, 10)
+    await small.wait_entered()
+    large = Job(slots, 4000)
+    behind = Job(slots, 10)  # would fit beside `small`, but it came after `large`
+    await small.finish()
+    await large.wait_entered()
+    assert not behind.entered.is_set()
+    await large.finish()
+    await behind.wait_entered()
+    await behind.finish()
+    assert slots.free == 4
+
+
+async def test_a_cancelled_waiter_lets_those_behind_it_go() -> None:
+    slots = MessageSlots(4, slot_bytes=1000)
+    small = Job(slots, 10)
+    await small.wait_entered()
+    large = Job(slots, 4000)
+    behind = Job(slots, 10)
+    large.task.cancel()
+    await behind.wait_entered()
+    with pytest.raises(asyncio.CancelledError):
+        await large.task
+    await small.finish()
+    await behind.finish()
+    assert slots.free == 4
