@@ -27,7 +27,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.smtp_protocol import GatewaySMTP, PeerSessions
+from channels.smtp_protocol import GatewaySMTP, PeerSessions, ReceiveBudget
 from channels.smtp_security import (
     AUTH_MECHANISMS,
     RelayAuthenticator,
@@ -248,11 +248,13 @@ async def start_smtp_server(handler: IntakeHandler, settings: SmtpSettings) -> a
     tls_context = server_tls_context(settings)  # built once, shared by every session
     authenticator = RelayAuthenticator(settings.auth_users) if settings.auth_users else None
     peers = PeerSessions(limit=settings.max_connections_per_peer)
+    budget = ReceiveBudget(limit=settings.max_receiving_bytes)
 
     def factory() -> SMTP:
         return GatewaySMTP(
             handler,
             peers=peers,
+            budget=budget,
             hostname=settings.hostname,
             data_size_limit=settings.max_message_bytes,
             enable_SMTPUTF8=True,

@@ -77,6 +77,29 @@ class DataState(enum.Enum):
     NOMINAL = enum.auto()
     TOO_LONG = enum.auto()
     TOO_MUCH = enum.auto()
+    NO_ROOM = enum.auto()
+
+
+@dataclass
+class ReceiveBudget:
+    """Bytes of message data all sessions of this process may hold at once, received or waiting to be stored.
+
+    Sessions are many and each may send up to the size limit, so without a shared budget enough of them at once
+    could exhaust memory; past the budget a message is read to its end and refused with a temporary 452 (the
+    sending MTA retries later). The budget is per process because it bounds this process's memory.
+    """
+
+    limit: int
+    in_use: int = 0
+
+    def take(self, size: int) -> bool:
+        if self.in_use + size > self.limit:
+            return False
+        self.in_use += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.in_use -= size
 
 
 class DataReceiver:
@@ -87,9 +110,12 @@ class DataReceiver:
     goes on to the final dot, as RFC 5321 4.2.5 implies: the refusal is the reply to the whole DATA.
     """
 
-    def __init__(self, *, size_limit: int | None, line_limit: int) -> None:
+    def __init__(self, *, size_limit: int | None, line_limit: int, budget: ReceiveBudget | None = None) -> None:
         self.size_limit = size_limit
         self.line_limit = line_limit
+        self.budget = budget
+        self.held = 0
+        """Bytes taken from the budget: given back by `release` once the message is stored or refused."""
         self.state = DataState.NOMINAL
         self.received = 0
         """Bytes as they came over the wire (dots still stuffed), as aiosmtpd counts them against the limit."""
@@ -120,6 +146,12 @@ class DataReceiver:
             self.state = DataState.TOO_LONG
             self._discard()
             return
+        if self.budget is not None:
+            if not self.budget.take(len(line)):
+                self.state = DataState.NO_ROOM
+                self._discard()
+                return
+            self.held += len(line)
         assert self._buffer is not None
         # RFC 5321 4.5.2: the sender doubled every leading dot.
         self._buffer.write(memoryview(line)[1:] if line.startswith(b".") else line)
@@ -130,7 +162,15 @@ class DataReceiver:
             return "500 Line too long (see RFC5321 4.5.3.1.6)"
         if self.state is DataState.TOO_MUCH:
             return "552 Error: Too much mail data"
+        if self.state is DataState.NO_ROOM:
+            return "452 4.3.1 Insufficient system storage, please try again later"
         return None
+
+    def release(self) -> None:
+        """Gives the bytes held back to the budget (idempotent)."""
+        if self.budget is not None and self.held:
+            self.budget.give_back(self.held)
+        self.held = 0
 
     def content(self) -> bytes:
         """The message bytes. BytesIO hands its own buffer over (shrunk to size), where bytes(bytearray) would
@@ -144,6 +184,8 @@ class DataReceiver:
         if self._buffer is not None:
             self._buffer.close()
             self._buffer = None
+        if self.state is not DataState.NOMINAL:
+            self.release()
 
 
 class GatewaySMTP(SMTP):
@@ -151,8 +193,11 @@ class GatewaySMTP(SMTP):
 
     line_length_limit = MAX_LINE_BYTES
 
-    def __init__(self, handler: Any, *, peers: PeerSessions, **options: Any) -> None:
+    def __init__(
+        self, handler: Any, *, peers: PeerSessions, budget: ReceiveBudget | None = None, **options: Any
+    ) -> None:
         super().__init__(handler, command_call_limit=COMMAND_CALL_LIMITS, **options)
+        self._budget = budget
         # Shadow aiosmtpd's class-level dict: each session grows its own MAIL limit on EHLO (SIZE, SMTPUTF8).
         self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
         self._peers = peers
@@ -218,7 +263,14 @@ class GatewaySMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        data = DataReceiver(size_limit=self.data_size_limit, line_limit=self.line_length_limit)
+        data = DataReceiver(size_limit=self.data_size_limit, line_limit=self.line_length_limit, budget=self._budget)
+        try:
+            await self._receive_and_hand_on(data)
+        finally:
+            data.release()  # stored, refused, or the connection went away: the bytes are no longer held
+
+    async def _receive_and_hand_on(self, data: DataReceiver) -> None:
+        assert self.envelope is not None
         while True:
             if self.transport is None:
                 return  # the connection is gone: a truncated message is never handed on
@@ -236,13 +288,15 @@ class GatewaySMTP(SMTP):
             data.add(line)
         refusal = data.refusal()
         if refusal is not None:
+            data.release()
             await self.push(refusal)
             self._set_post_data_state()  # type: ignore[no-untyped-call]
             return
         content = data.content()
         self.envelope.content = content
         self.envelope.original_content = content
-        del content, data  # the envelope holds the one reference: it goes with the envelope after the reply
+        del content  # the envelope holds the one reference: it goes with the envelope after the handler
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()  # type: ignore[no-untyped-call]
+        data.release()  # before the reply: a sender told 250 (or 451) finds the room free for its next message
         await self.push("250 OK" if status is MISSING else status)

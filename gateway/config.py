@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import ConfigError
 from gateway.schema import Mailbox
@@ -50,12 +50,23 @@ class SmtpSettings(_Section):
     max_recipients: int = Field(default=10, gt=0)
     max_connections_per_peer: int = Field(default=20, gt=0)
     max_concurrent_messages: int = Field(default=4, gt=0)
+    # Message data all sessions together may hold (received, waiting or being stored); past it: 452, retry later.
+    max_receiving_bytes: int = Field(default=134_217_728, gt=0)
     idle_timeout_s: float = Field(default=300, gt=0)
     tls_cert: str = ""
     tls_key: str = ""
     auth_users: dict[str, str] = Field(default_factory=dict)
     require_starttls: bool = False  # refuse MAIL before STARTTLS (only when tls_cert/tls_key are set)
     auth_require_tls: bool = True  # offer AUTH only inside TLS
+
+    @model_validator(mode="after")
+    def _room_for_the_largest_message(self) -> SmtpSettings:
+        if self.max_receiving_bytes < self.max_message_bytes:
+            raise ValueError(
+                f"max_receiving_bytes ({self.max_receiving_bytes}) must be at least max_message_bytes "
+                f"({self.max_message_bytes}), or a message of the allowed size could never be received"
+            )
+        return self
 
 
 class ImapAccount(_Section):

@@ -15,7 +15,14 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.smtp import IntakeHandler, MessageSlots
-from channels.smtp_protocol import MAX_LINE_BYTES, DataReceiver, DataState, GatewaySMTP, PeerSessions
+from channels.smtp_protocol import (
+    MAX_LINE_BYTES,
+    DataReceiver,
+    DataState,
+    GatewaySMTP,
+    PeerSessions,
+    ReceiveBudget,
+)
 from gateway.config import SmtpSettings
 
 LOOPBACK = "127.0.0.1"
@@ -240,3 +247,68 @@ async def test_a_cancelled_waiter_lets_those_behind_it_go() -> None:
     await small.finish()
     await behind.finish()
     assert slots.free == 4
+
+
+# -- the shared receive budget --------------------------------------------------------------------------------------
+
+
+def test_receivers_share_one_budget_and_give_it_back() -> None:
+    budget = ReceiveBudget(limit=1_000)
+    first = DataReceiver(size_limit=None, line_limit=MAX_LINE_BYTES, budget=budget)
+    second = DataReceiver(size_limit=None, line_limit=MAX_LINE_BYTES, budget=budget)
+    first.add(b"a" * 598 + b"\r\n")
+    second.add(b"b" * 398 + b"\r\n")
+    second.add(b"c\r\n")  # one byte past what is left
+    assert second.state is DataState.NO_ROOM
+    assert second.refusal() == "452 4.3.1 Insufficient system storage, please try again later"
+    assert budget.in_use == 600  # the refused receiver gave back what it held at once
+    assert first.content() == b"a" * 598 + b"\r\n"
+    assert budget.in_use == 600  # handed on, not yet stored: still held
+    first.release()
+    first.release()
+    assert budget.in_use == 0
+
+
+def test_the_receive_budget_must_fit_the_largest_message() -> None:
+    with pytest.raises(ValueError, match="max_receiving_bytes"):
+        SmtpSettings(max_message_bytes=1_000, max_receiving_bytes=999)
+
+
+async def _send(port: int, body: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection(LOOPBACK, port)
+    try:
+        await reader.readline()
+        for command in (b"HELO client.example.pl", b"MAIL FROM:<a@example.pl>", b"RCPT TO:<b@example.pl>", b"DATA"):
+            writer.write(command + b"\r\n")
+            await reader.readline()
+        writer.write(body + b".\r\n")
+        return (await asyncio.wait_for(reader.readline(), WAIT_S)).rstrip()
+    finally:
+        writer.close()
+
+
+async def test_past_the_budget_a_message_is_refused_for_now_and_accepted_once_there_is_room() -> None:
+    release_first = asyncio.Event()
+    first_arrived = asyncio.Event()
+
+    class HoldsTheFirst:
+        async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+            if not first_arrived.is_set():
+                first_arrived.set()
+                await release_first.wait()  # the first message is "being stored" and keeps its bytes
+            return "250 2.0.0 OK"
+
+    budget = ReceiveBudget(limit=5_000)
+    handler = HoldsTheFirst()
+    server = await _server(lambda: GatewaySMTP(handler, peers=PeerSessions(limit=10), budget=budget))
+    port = server.sockets[0].getsockname()[1]
+    try:
+        first = asyncio.ensure_future(_send(port, _line(80) * 50))  # 4,000 bytes
+        await asyncio.wait_for(first_arrived.wait(), WAIT_S)
+        assert await _send(port, _line(80) * 20) == b"452 4.3.1 Insufficient system storage, please try again later"
+        release_first.set()
+        assert await first == b"250 2.0.0 OK"
+        assert await _send(port, _line(80) * 20) == b"250 2.0.0 OK"
+        assert budget.in_use == 0
+    finally:
+        server.close()
