@@ -58,6 +58,9 @@ class ImapTuning:
     """Messages per FETCH and per MOVE: one MOVE per message is ~75x slower than one per batch of 500."""
     batch_max_bytes: int = 64 * 1024 * 1024
     """Bounds the memory of one fetched batch: a few 30 MB mails fill it long before 500 do."""
+    submit_window: int = 16
+    """Messages of a batch handed to the pipeline at once: their commits can be shared, and the event loop still
+    gets to the other doors between them."""
     use_idle: bool = True
     """False polls every poll interval even where the server offers IDLE (for servers whose IDLE misbehaves)."""
     idle_renew_s: float = 25 * 60

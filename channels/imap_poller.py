@@ -5,8 +5,8 @@ Why nothing is lost and nothing is stored twice:
 - The folder is the work queue. A message leaves it (MOVE to Processed or Quarantine) only after `submit`
   returned, i.e. after the pipeline committed it. A crash, a dropped connection or a stop before the MOVE leaves
   it in place: it is fetched again next time and the pipeline's dedupe (Message-ID + body hash) answers Duplicate.
-- A store failure (StoreError) leaves the message, and every message after it, in place; the thread backs off
-  and tries again on the same connection.
+- A store failure (StoreError) leaves the message, and every message not yet handed over after it, in place; the
+  thread backs off and tries again on the same connection.
 - A UIDVALIDITY change (the folder was recreated or renumbered) resets the cursor; every message still in the
   folder is submitted again and dedupe sorts out the ones already stored.
 """
@@ -14,6 +14,8 @@ Why nothing is lost and nothing is stored twice:
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -50,7 +52,7 @@ class DrainReport:
     handled: int
     """Messages submitted and moved out of the folder."""
     intake_failed: bool
-    """A message could not be stored; it and the rest of its batch stay in place."""
+    """A message could not be stored; it and the messages of its batch not yet handed over stay in place."""
 
 
 class AccountPoller:
@@ -163,29 +165,48 @@ class AccountPoller:
             if self.stop.is_set():
                 break
             contents = session.fetch(batch)
-            done = Sorted()
-            failed = False
-            for uid in batch:
-                if uid not in contents:
-                    continue
-                if self.stop.is_set():
-                    break
-                try:
-                    done.add(uid, self._submit(session, uid, contents[uid]))
-                except _IntakeFailed:
-                    failed = True
-                    break
+            done, failed = self._submit_batch(session, [uid for uid in batch if uid in contents], contents)
             handled += self._move(session, done)
             if failed:
                 return DrainReport(handled, intake_failed=True)
         return DrainReport(handled, intake_failed=False)
 
-    def _submit(self, session: MailboxSession, uid: int, content: bytes) -> Outcome:
-        raw = raw_intake(
-            self.account, uid=uid, uidvalidity=session.uidvalidity, content=content, received_at=self.clock()
-        )
+    def _submit_batch(
+        self, session: MailboxSession, uids: list[int], contents: dict[int, bytes]
+    ) -> tuple[Sorted, bool]:
+        """Submits the batch with up to `submit_window` messages in flight, so that their commits can be shared.
+
+        After the first failure nothing more is started, but what is already in flight is waited for: a message
+        that was committed is moved like any other (left in place it would only come back as a Duplicate).
+        """
+        done = Sorted()
+        failed = False
+        in_flight: collections.deque[tuple[int, concurrent.futures.Future[Outcome]]] = collections.deque()
+
+        def collect_oldest() -> None:
+            nonlocal failed
+            uid, future = in_flight.popleft()
+            try:
+                done.add(uid, self._result(uid, future))
+            except _IntakeFailed:
+                failed = True
+
+        for uid in uids:
+            if self.stop.is_set() or failed:
+                break
+            raw = raw_intake(
+                self.account, uid=uid, uidvalidity=session.uidvalidity, content=contents[uid], received_at=self.clock()
+            )
+            in_flight.append((uid, asyncio.run_coroutine_threadsafe(_call(self.submit, raw), self.loop)))
+            if len(in_flight) >= self.tuning.submit_window:
+                collect_oldest()
+        while in_flight:
+            collect_oldest()
+        return done, failed
+
+    def _result(self, uid: int, future: concurrent.futures.Future[Outcome]) -> Outcome:
         try:
-            outcome = self._on_loop(_call(self.submit, raw), self.tuning.timeouts.submit_s)
+            outcome = self._wait_for(future, self.tuning.timeouts.submit_s)
         except StoreError as exc:
             self.log.warning("message not stored, left in place", uid=uid, error=str(exc))
             raise _IntakeFailed from exc
@@ -221,7 +242,10 @@ class AccountPoller:
     def _on_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run a coroutine on the gateway's event loop and wait for its result (the thread never touches the
         database itself: the store's connections belong to the loop)."""
-        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return self._wait_for(asyncio.run_coroutine_threadsafe(coroutine, self.loop), timeout)
+
+    @staticmethod
+    def _wait_for(future: concurrent.futures.Future[T], timeout: float) -> T:
         try:
             return future.result(timeout)
         except TimeoutError:

@@ -220,14 +220,45 @@ async def test_store_failure_leaves_mail_in_place_and_retries(dovecot_mailbox: D
     assert await intake.count(t.requests) == 1
 
 
+async def test_a_batch_is_handed_to_the_pipeline_several_messages_at_a_time(
+    dovecot_mailbox: DovecotServer, intake: Intake
+) -> None:
+    count = 5  # fewer than the submit window: all of them are in flight together
+    for n in range(count):
+        await append(dovecot_mailbox, mail(f"Zgłoszenie równoległe {n}"))
+    all_started = asyncio.Event()
+    started = 0
+
+    async def wait_for_the_others(raw: RawIntake) -> Outcome:
+        nonlocal started
+        started += 1
+        if started == count:
+            all_started.set()
+        # One message at a time would never get past this: the first waits for messages not yet handed over.
+        await asyncio.wait_for(all_started.wait(), DEADLINE_S)
+        return await intake.submit(raw)
+
+    door = make_door(dovecot_mailbox, wait_for_the_others, intake.store)
+    await door.start()
+    try:
+        await eventually(lambda: folder_holds(dovecot_mailbox, "Processed", count), "the whole batch in Processed")
+    finally:
+        await door.stop()
+    assert started == count
+    assert await intake.count(t.requests) == count
+
+
 async def test_dovecot_crash_mid_run_loses_nothing(dovecot_mailbox: DovecotServer, intake: Intake) -> None:
     count = 6
     for n in range(count):
         await append(dovecot_mailbox, mail(f"Zgłoszenie {n}"))
     crashed = asyncio.Event()
+    calls = 0
 
     async def crash_server_on_third(raw: RawIntake) -> Outcome:
-        if len(intake.outcomes) == 2 and not crashed.is_set():
+        nonlocal calls
+        calls += 1
+        if calls == 3:
             crashed.set()
             # The batch was fetched; the server dies before the MOVE and comes back: the poller must reconnect.
             await asyncio.to_thread(dovecot_mailbox.restart, graceful=False)
