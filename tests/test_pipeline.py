@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,3 +174,55 @@ async def test_reply_with_the_missing_contract_completes_the_request(deps: Pipel
     [request] = await rows(deps, t.requests)
     assert request["data"]["contract_numbers"] == ["40031862"]
     assert request["data"]["missing"] == []
+
+
+def mail_with_attachments(names: list[str]) -> bytes:
+    parts = "".join(
+        f"--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename={name}\n"
+        f"Content-Transfer-Encoding: base64\n\n{base64.b64encode(name.encode() * 20).decode()}\n"
+        for name in names
+    )
+    return (
+        simple_mail(**{"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n": ""})
+        .replace(b"MIME-Version: 1.0\n", b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b1"\n\n')
+        .replace(b"\n\nDzie", b"--b1\nContent-Type: text/plain; charset=utf-8\n\nS/N: 2214G-00999\nDzie", 1)
+        + f"\n{parts}--b1--\n".encode()
+    )
+
+
+async def test_every_attachment_serial_and_thread_id_of_a_new_mail_is_stored(deps: PipelineDeps) -> None:
+    raw = mail_with_attachments(["log.txt", "photo.jpg", "config.cfg"])
+    assert await submit(email(raw), deps) == Created("HZ-2026-000001", ())
+    [message] = await rows(deps, t.messages)
+    attachments = await rows(deps, t.attachments)
+    assert [a["filename"] for a in attachments] == ["log.txt", "photo.jpg", "config.cfg"]
+    assert {a["message_row_id"] for a in attachments} == {message["id"]}
+    assert sorted(s["serial"] for s in await rows(deps, t.request_serials)) == ["2214G-00417", "2214G-00999"]
+    [ack] = await rows(deps, t.outbox)
+    threads = {r["message_id"]: r["direction"] for r in await rows(deps, t.thread_ids)}
+    assert threads == {"abc123@example.pl": "in", ack["message_id"]: "out"}
+    assert [e["kind"] for e in await rows(deps, t.events)] == ["created"]
+
+
+async def test_follow_up_that_completes_and_escalates_changes_the_request_in_one_go(deps: PipelineDeps) -> None:
+    first = simple_mail(**{", umowa serwisowa nr 40027719": ""})
+    assert await submit(email(first), deps) == Created("HZ-2026-000001", ("contract_number",))
+    reply = simple_mail(
+        **{
+            "Subject: ": "Subject: Re: [HZ-2026-000001] ",
+            "abc123": "reply4",
+            "S/N: 2214G-00417, umowa serwisowa nr 40027719": "S/N: 2214G-00418. Numer umowy: 40031862",
+        }
+    )
+    outcome = await submit(email(reply, mailbox="escalation"), deps)
+    assert outcome == FollowUp("HZ-2026-000001", escalated=True)
+    [request] = await rows(deps, t.requests)
+    assert (request["escalation"], request["priority"]) == (True, "high")
+    assert request["data"]["escalation"] is True
+    assert request["data"]["serial_numbers"] == ["2214G-00417", "2214G-00418"]
+    assert (request["data"]["contract_numbers"], request["data"]["missing"]) == (["40031862"], [])
+    assert sorted(s["serial"] for s in await rows(deps, t.request_serials)) == ["2214G-00417", "2214G-00418"]
+    kinds = [e["kind"] for e in await rows(deps, t.events)]
+    assert kinds == ["created", "follow_up", "identifiers_completed", "escalated"]
+    notices = [r for r in await rows(deps, t.outbox) if r["kind"] == "escalation_email"]
+    assert [n["recipient"] for n in notices] == ["eskalacje@myhezo.pl"]

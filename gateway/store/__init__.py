@@ -79,11 +79,19 @@ class Store:
 
     async def run_in_transaction(self, work: Callable[[WriteTx], Awaitable[T]]) -> T:
         """`work(tx)` in one write transaction. On SQLite the whole of it runs as one hop on the writer thread, so
-        `work` may await only the store (which it does: the pipeline's steps)."""
+        `work` may await only the store (which it does: the pipeline's steps), and it may share its COMMIT with
+        other such transactions that waited meanwhile (it returns only after that COMMIT). Because `work` can
+        be run again (when a shared transaction fails, each member is retried alone), it must act only on the
+        store."""
         if self._writer is None:
             async with self.transaction() as tx:
                 return await work(tx)
         return await self._writer.run(work, WriteTx)
+
+    @property
+    def shared_commits(self) -> int:
+        """How many SQLite commits carried more than one transaction (group commit at work); 0 on PostgreSQL."""
+        return 0 if self._writer is None else self._writer.groups_committed
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

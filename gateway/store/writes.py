@@ -39,7 +39,6 @@ _RECENT_OUTBOX = (
     )
 )
 _IS_ESCALATED = select(t.requests.c.escalation).where(t.requests.c.id == bindparam("id"))
-_REQUEST_DATA = select(t.requests.c.data).where(t.requests.c.id == bindparam("id"))
 _BUMP_COUNTER = (
     update(t.reference_counters)
     .where(t.reference_counters.c.year == bindparam("counter_year"))
@@ -56,10 +55,30 @@ _REMEMBER_THREAD_ID = {
 }
 _INSERT_RETURNING_ID = {
     table: insert(table).returning(table.c.id)
-    for table in (t.raw_inputs, t.requests, t.messages, t.attachments, t.outbox, t.events, t.quarantine)
+    for table in (t.raw_inputs, t.requests, t.messages, t.outbox, t.quarantine)
 }
-_INSERT_REQUEST_SERIAL = insert(t.request_serials)
+# Rows nobody refers back to are inserted without RETURNING, several at a time (executemany): one statement
+# per table instead of one per row.
+_INSERT = {table: insert(table) for table in (t.attachments, t.outbox, t.events, t.request_serials)}
+_REQUEST_STATE = select(t.requests.c.escalation, t.requests.c.data).where(t.requests.c.id == bindparam("id"))
 _UPDATE_REQUEST = update(t.requests).where(t.requests.c.id == bindparam("request_row_id"))
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """What a follow-up changes on its request: whether it is escalated, and its data."""
+
+    escalation: bool
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ThreadId:
+    """A Message-ID to keep for follow-up matching."""
+
+    message_id: str
+    request_id: int
+    direction: str  # in | out
 
 
 @dataclass(frozen=True)
@@ -141,24 +160,36 @@ class WriteTx:
     async def insert_message(self, values: dict[str, Any]) -> int:
         return await self._insert(t.messages, values)
 
-    async def insert_attachment(self, values: dict[str, Any]) -> int:
-        return await self._insert(t.attachments, values)
+    async def insert_attachments(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self._insert_many(t.attachments, rows)
 
     async def insert_outbox(self, values: dict[str, Any]) -> int:
-        return await self._insert(t.outbox, {"attempts": 0, "status": "pending", **values})
+        return await self._insert(t.outbox, _new_outbox_row(values))
+
+    async def insert_outbox_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self._insert_many(t.outbox, [_new_outbox_row(values) for values in rows])
 
     async def insert_event(
         self, *, request_id: int, at: datetime, actor: str, kind: str, detail: dict[str, Any]
     ) -> None:
-        await self._insert(t.events, dict(request_id=request_id, at=at, actor=actor, kind=kind, detail=detail))
+        await self.insert_events([dict(request_id=request_id, at=at, actor=actor, kind=kind, detail=detail)])
+
+    async def insert_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rows with request_id, at, actor, kind and detail; their ids follow the order given."""
+        await self._insert_many(t.events, rows)
 
     async def remember_thread_id(self, message_id: str, request_id: int, direction: str) -> None:
         """Keep a Message-ID for follow-up matching; one already known keeps its first request."""
-        values = {"message_id": message_id, "request_id": request_id, "direction": direction}
-        await self.conn.execute(_REMEMBER_THREAD_ID[self.dialect], values)
+        await self.remember_thread_ids([ThreadId(message_id, request_id, direction)])
 
-    async def insert_request_serial(self, request_id: int, serial: str) -> None:
-        await self.conn.execute(_INSERT_REQUEST_SERIAL, {"request_id": request_id, "serial": serial})
+    async def remember_thread_ids(self, thread_ids: Sequence[ThreadId]) -> None:
+        """As `remember_thread_id`, for several; of two equal Message-IDs given here, the first one counts."""
+        rows = [{"message_id": i.message_id, "request_id": i.request_id, "direction": i.direction} for i in thread_ids]
+        if rows:
+            await self.conn.execute(_REMEMBER_THREAD_ID[self.dialect], rows)
+
+    async def insert_request_serials(self, request_id: int, serials: Sequence[str]) -> None:
+        await self._insert_many(t.request_serials, [{"request_id": request_id, "serial": s} for s in serials])
 
     async def insert_quarantine(self, values: dict[str, Any]) -> int:
         return await self._insert(t.quarantine, {"status": "held", **values})
@@ -167,9 +198,9 @@ class WriteTx:
     async def update_request(self, request_id: int, values: dict[str, Any]) -> None:
         await self.conn.execute(_UPDATE_REQUEST, {"request_row_id": request_id, **values})
 
-    async def request_data(self, request_id: int) -> dict[str, Any]:
-        data: dict[str, Any] = (await self.conn.execute(_REQUEST_DATA, {"id": request_id})).scalar_one()
-        return data
+    async def request_state(self, request_id: int) -> RequestState:
+        row = (await self.conn.execute(_REQUEST_STATE, {"id": request_id})).one()
+        return RequestState(bool(row.escalation), row.data)
 
     async def release_quarantine(self, quarantine_id: int, *, reference: str | None, at: datetime) -> None:
         statement = (
@@ -182,3 +213,12 @@ class WriteTx:
     async def _insert(self, table: Any, values: dict[str, Any]) -> int:
         result = await self.conn.execute(_INSERT_RETURNING_ID[table], values)
         return int(result.scalar_one())
+
+    async def _insert_many(self, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            # executemany compiles the statement from the first row's keys, so every row must have the same keys.
+            await self.conn.execute(_INSERT[table], list(rows))
+
+
+def _new_outbox_row(values: dict[str, Any]) -> dict[str, Any]:
+    return {"attempts": 0, "status": "pending", **values}
