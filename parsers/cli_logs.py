@@ -23,7 +23,10 @@ Found = tuple[int, str]
 _PART_NUMBER_RE = re.compile(r"\d{6}-\d{2}-\d{2}|\d{6}-[A-Z]\.\d{2}|\d{2}-\d{7}-\d{2}")
 # `<name> : <tokens>` hardware lines of EXOS show version / show power.
 _EXOS_HARDWARE_LINE_RE = re.compile(
-    r"^[ \t]*(?P<name>Switch|Slot-\d+|PSU-\d+|PartInfo|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)[ \t]*:[ \t]*(?P<rest>[^\n]*)$",
+    # Possessive runs (`++`): a run of letters and digits is followed by "-", a blank or ":", never by more of
+    # them, so giving characters back cannot help; on long lines the backtracking cost four times the search.
+    r"^[ \t]*+(?P<name>Switch|Slot-\d+|PSU-\d+|PartInfo|[A-Za-z0-9]++(?:-[A-Za-z0-9]++)+)"
+    r"[ \t]*:[ \t]*(?P<rest>[^\n]*)$",
     re.MULTILINE,
 )
 _ALWAYS_HARDWARE_NAMES = re.compile(r"Switch|Slot-\d+|PSU-\d+|PartInfo")

@@ -20,7 +20,11 @@ _HISTORY_START_RE = re.compile(
 )
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>.*$\n?", re.MULTILINE)
 # CLI output: aligned `key   : value` lines and prompts carry English words that say nothing about the writer.
-_CLI_LINE_RE = re.compile(r"^(?:[^\n:]{1,40}[ \t]:[ \t].*|\S+[#>][ \t]*(?:show|sh)\b.*)$", re.MULTILINE | re.IGNORECASE)
+# A prompt is `\S+[#>]` (two or more non-blanks ending in # or >), written so that a long token is not given back one
+# character at a time: a first character, then runs each ending in # or >.
+_CLI_LINE_RE = re.compile(
+    r"^(?:[^\n:]{1,40}[ \t]:[ \t].*|\S(?:[^\s#>]*+[#>])+[ \t]*(?:show|sh)\b.*)$", re.MULTILINE | re.IGNORECASE
+)
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _POLISH_LETTERS_RE = re.compile(r"[ąćęłńóśźż]", re.IGNORECASE)
 

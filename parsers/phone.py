@@ -31,9 +31,9 @@ _CANDIDATE_RE = re.compile(
 _MIN_DIGITS, _MAX_DIGITS = 9, 13
 
 # Numbers in a signature that are not phones: blanked before the search. All but the fax start with a digit, so
-# they are one pattern that opens with that digit (the regex engine then skips ahead in C to the next digit).
+# they are one pattern that opens with that digit (the regex engine then skips ahead in C to the next ASCII digit).
 _NOT_PHONES_FROM_DIGIT_RE = re.compile(
-    r"\d(?:"
+    r"[0-9](?:"
     + "|".join(
         (
             r"\d{5}-\d{2}-\d{2}|\d{5}-[A-Z]\.\d{2}|\d-\d{7}-\d{2}",  # Extreme part numbers (_PART_NUMBER_RE)

@@ -33,22 +33,40 @@ _LABELLED_FOREIGN = LabelSearch(
     ),
 )  # fmt: skip
 
-# Each kind of look-alike that needs no label, as its own pattern that starts with a plain character (its word
-# boundary checked just after that character): the regex engine then skips ahead in C instead of trying every kind
-# at every position. Each kind is blanked on its own, so overlapping kinds are all blanked.
-_UNLABELLED_FOREIGN = tuple(
-    re.compile(pattern)
-    for pattern in (
-        r"HZ(?<!\wHZ)-\d{4}-\d{6}\b",  # our own request references
-        # MACs, 00:04:96:9A:B4:F7 and 0004.969a.b4f7: one pattern, as both start with a hex digit
-        r"[0-9A-Fa-f](?:(?<![0-9A-Fa-f:-].)[0-9A-Fa-f][:-](?:[0-9A-Fa-f]{2}[:-]){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
-        r"|(?<![0-9A-Fa-f.].)[0-9A-Fa-f]{3}(?:\.[0-9A-Fa-f]{4}){2}(?![0-9A-Fa-f.]))",
-        r"[A-Z](?<!\w[A-Z])[A-Z]\d{2}(?:[ ]?[0-9A-Z]{4}){3,7}(?:[ ]?[0-9A-Z]{1,3})?\b",  # IBAN
-        r"\d(?<!\d\d)\d(?:[ ]?\d{4}){6}(?!\d)",  # Polish account number (NRB) without country code
-        r"(?:I(?<!\wI)NC|R(?<!\wR)(?:ITM|EQ)|C(?<!\wC)HG|P(?<!\wP)RB)\d{5,}\b",  # the reporter's own helpdesk tickets
-        r"(?:F(?<!\wF)V|Z(?<!\wZ)AM|P(?<!\wP)O)/[\w/.-]+",  # invoice and order numbers written FV/2025/11/0231
-        r"[Nn](?<!\w[Nn])[Ii][Pp]\b[\s:.]*(?:PL)?\d{3}[ -]?\d{2,3}[ -]?\d{2}[ -]?\d{2,3}",  # NIP written in groups
-    )
+# Look-alikes that need no label. The regex engine skips ahead in C only to a plain first character (and scanning
+# costs per pattern), so the kinds are grouped by how they start, the word-boundary checks come just after the first
+# character, and digits are ASCII `[0-9]` there (a Unicode `\d` set is three times slower to skip through). Each
+# entry: (pattern, characters of the look-alike before where the match starts).
+_UNLABELLED_FOREIGN: tuple[tuple[re.Pattern[str], int], ...] = (
+    (
+        re.compile(
+            "|".join(
+                (
+                    r"H(?<!\wH)Z-\d{4}-\d{6}\b",  # our own request references
+                    # the reporter's own helpdesk tickets
+                    r"I(?<!\wI)NC\d{5,}\b|R(?<!\wR)(?:ITM|EQ)\d{5,}\b|C(?<!\wC)HG\d{5,}\b|P(?<!\wP)RB\d{5,}\b",
+                    # invoice and order numbers written FV/2025/11/0231
+                    r"F(?<!\wF)V/[\w/.-]+|Z(?<!\wZ)AM/[\w/.-]+|P(?<!\wP)O/[\w/.-]+",
+                    # NIP written in groups
+                    r"N(?<!\wN)[Ii][Pp]\b[\s:.]*(?:PL)?\d{3}[ -]?\d{2,3}[ -]?\d{2}[ -]?\d{2,3}",
+                    r"n(?<!\wn)[Ii][Pp]\b[\s:.]*(?:PL)?\d{3}[ -]?\d{2,3}[ -]?\d{2}[ -]?\d{2,3}",
+                )
+            )
+        ),
+        0,
+    ),
+    (
+        # MACs, 00:04:96:9A:B4:F7 and 0004.969a.b4f7
+        re.compile(
+            r"[0-9A-Fa-f](?:(?<![0-9A-Fa-f:-].)[0-9A-Fa-f][:-](?:[0-9A-Fa-f]{2}[:-]){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
+            r"|(?<![0-9A-Fa-f.].)[0-9A-Fa-f]{3}(?:\.[0-9A-Fa-f]{4}){2}(?![0-9A-Fa-f.]))"
+        ),
+        0,
+    ),
+    # Polish account number (NRB) without country code
+    (re.compile(r"[0-9](?<![0-9][0-9])[0-9](?:[ ]?\d{4}){6}(?!\d)"), 0),
+    # IBAN: found from its first digit, the two letters of the country before it
+    (re.compile(r"[0-9](?<=(?<!\w)[A-Z]{2}[0-9])[0-9](?:[ ]?[0-9A-Z]{4}){3,7}(?:[ ]?[0-9A-Z]{1,3})?\b"), 2),
 )
 
 
@@ -64,6 +82,6 @@ def blank(text: str, spans: list[tuple[int, int]]) -> str:
 
 def mask_lookalikes(text: str) -> str:
     """`text` with look-alike numbers replaced by spaces (same length, same offsets)."""
-    spans = [m.span() for pattern in _UNLABELLED_FOREIGN for m in pattern.finditer(text)]
+    spans = [(m.start() - lead, m.end()) for pattern, lead in _UNLABELLED_FOREIGN for m in pattern.finditer(text)]
     spans += [m.span("value") for m in _LABELLED_FOREIGN.finditer(text)]
     return blank(text, spans)

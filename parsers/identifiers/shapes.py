@@ -26,13 +26,14 @@ AP_SERIAL = r"\d{14}"
 UNLABELLED_SERIAL_RE = re.compile(rf"{_START}(?:{EXOS_SERIAL}|{VOSS_SERIAL}|{BROCADE_SERIAL}|{AP_SERIAL}){_END}")
 # The same search, fast: the regex engine skips ahead in C only to a plain first character, so every shape is
 # searched from its first digit — the Brocade shape looks back from there for its three letters, which start the
-# word. Same matches as UNLABELLED_SERIAL_RE (tests compare them).
+# word. The first digit is ASCII `[0-9]` (a Unicode `\d` set is three times slower to skip through; serials are
+# ASCII). Same matches as UNLABELLED_SERIAL_RE on such text (tests compare them).
 _UNLABELLED_SERIAL_FROM_DIGIT = re.compile(
-    rf"\d(?<![A-Za-z0-9]\d)(?:\d{{3}}[A-Za-z]-\d{{5}}|\d[A-Za-z]{{2}}\d{{3}}[A-Za-z]\d{{4}}|\d{{13}}){_END}"
+    rf"[0-9](?<![A-Za-z0-9][0-9])(?:\d{{3}}[A-Za-z]-\d{{5}}|\d[A-Za-z]{{2}}\d{{3}}[A-Za-z]\d{{4}}|\d{{13}}){_END}"
 )
 _BROCADE_LETTERS = 3
 _BROCADE_SERIAL_FROM_DIGIT = re.compile(
-    rf"\d(?<=(?<![A-Za-z0-9])[A-Za-z]{{{_BROCADE_LETTERS}}}\d)\d{{3}}[A-Za-z][A-Za-z0-9]{{3}}{_END}"
+    rf"[0-9](?<=(?<![A-Za-z0-9])[A-Za-z]{{{_BROCADE_LETTERS}}}[0-9])\d{{3}}[A-Za-z][A-Za-z0-9]{{3}}{_END}"
 )
 
 

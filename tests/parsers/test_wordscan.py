@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.cli_logs import _SERIAL_KEY_VALUE
+from parsers.cli_logs import _EXOS_HARDWARE_LINE_RE, _SERIAL_KEY_VALUE
 from parsers.identifiers.labels import _CONTRACT_LABEL, _SERIAL_LABEL
 from parsers.identifiers.lookalikes import _LABELLED_FOREIGN
 from parsers.identifiers.shapes import UNLABELLED_SERIAL_RE, unlabelled_serial_spans
+from parsers.language import _CLI_LINE_RE
 from parsers.wordscan import LabelSearch, lowered
 
 SEARCHES = {
@@ -57,6 +58,24 @@ def test_fast_search_finds_what_the_plain_pattern_finds(name: str, pieces: list[
 def test_fast_serial_shapes_find_what_the_plain_pattern_finds(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert unlabelled_serial_spans(text) == [m.span() for m in UNLABELLED_SERIAL_RE.finditer(text)]
+
+
+# The plain forms of patterns rewritten to backtrack less: the rewritten ones must match the same.
+PLAIN_CLI_LINE_RE = re.compile(r"^(?:[^\n:]{1,40}[ \t]:[ \t].*|\S+[#>][ \t]*(?:show|sh)\b.*)$", re.MULTILINE | re.I)
+PLAIN_EXOS_HARDWARE_LINE_RE = re.compile(
+    r"^[ \t]*(?P<name>Switch|Slot-\d+|PSU-\d+|PartInfo|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)[ \t]*:[ \t]*(?P<rest>[^\n]*)$",
+    re.MULTILINE,
+)
+CLI_PIECES = ["#", ">", "a", "B7", " ", "\t", "show", "sh", "\n", ":", " : ", "x#", "Switch", "Slot-1", "PSU-2", "-"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(CLI_PIECES), max_size=16))
+def test_rewritten_line_patterns_match_what_the_plain_ones_match(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert _CLI_LINE_RE.sub("", text) == PLAIN_CLI_LINE_RE.sub("", text)
+    fast = [m.groupdict() | {"span": m.span()} for m in _EXOS_HARDWARE_LINE_RE.finditer(text)]
+    assert fast == [m.groupdict() | {"span": m.span()} for m in PLAIN_EXOS_HARDWARE_LINE_RE.finditer(text)]
 
 
 @pytest.mark.parametrize("text", ["Umowa nr 40012345", "NIP: 677-123-45-67 i umowa 40012345", "fakturaPW 1"])
