@@ -10,20 +10,27 @@ from __future__ import annotations
 
 import re
 
+from parsers.wordscan import LabelSearch
+
 _FILLER = r"(?:[\s:#.=()\-–]|nr\b|no\b|numer\w*|number\b|id\b)*"
 _GTAC_LABEL = (
     r"(?:GTAC\s+)?case|"
     r"(?:nr\.?\s+|numer\w*\s+)?zg[lł]oszeni\w*\s+(?:w\s+|do\s+)?GTAC|"
     r"GTAC"
 )
-_GTAC_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{_GTAC_LABEL}){_FILLER}(?P<number>0\d{{7}})(?!\d)", re.IGNORECASE)
-_RMA_RE = re.compile(rf"(?<![A-Za-z0-9])RMA{_FILLER}(?P<number>\d{{7,8}})(?!\d)", re.IGNORECASE)
+_GTAC = LabelSearch(
+    re.compile(rf"(?<![A-Za-z0-9])(?:{_GTAC_LABEL}){_FILLER}(?P<number>0\d{{7}})(?!\d)", re.IGNORECASE),
+    prefixes=("gtac", "case", "nr", "numer", "zg"),
+)
+_RMA = LabelSearch(
+    re.compile(rf"(?<![A-Za-z0-9])RMA{_FILLER}(?P<number>\d{{7,8}})(?!\d)", re.IGNORECASE), prefixes=("rma",)
+)
 
 
 def vendor_cases(text: str) -> list[dict[str, str]]:
     """`[{"type": "gtac_case" | "rma", "number": "..."}]` in order of appearance, without repeats."""
-    found = [(m.start("number"), "gtac_case", m.group("number")) for m in _GTAC_RE.finditer(text)]
-    found += [(m.start("number"), "rma", m.group("number")) for m in _RMA_RE.finditer(text)]
+    found = [(m.start("number"), "gtac_case", m.group("number")) for m in _GTAC.finditer(text)]
+    found += [(m.start("number"), "rma", m.group("number")) for m in _RMA.finditer(text)]
     seen: set[tuple[str, str]] = set()
     cases: list[dict[str, str]] = []
     for _, kind, number in sorted(found):

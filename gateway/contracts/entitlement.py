@@ -26,7 +26,10 @@ from parsers.identifiers.shapes import PARTNERWORKS_CONTRACT_RE
 EntitlementStatus = Literal["entitled", "unknown_contract", "expired", "serial_not_covered", "no_identifiers"]
 
 # HEZO contracts are only ever AHB or SOS (IDENTIFIERS.md); the parser's wider shape needs its label.
-_HEZO_CONTRACT_RE = re.compile(r"(?<![A-Za-z0-9/])HZ/(?:AHB|SOS)/\d{4}/\d{4}(?![A-Za-z0-9]|/\d)", re.IGNORECASE)
+# The check on what stands before comes after the first letter, so the regex engine can skip ahead to an "H".
+_HEZO_CONTRACT_RE = re.compile(
+    r"[Hh](?<![A-Za-z0-9/][Hh])[Zz]/(?:[Aa][Hh][Bb]|[Ss][Oo][Ss])/\d{4}/\d{4}(?![A-Za-z0-9]|/\d)"
+)
 
 
 @dataclass(frozen=True)

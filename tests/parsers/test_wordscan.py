@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from parsers.cli_logs import _EXOS_HARDWARE_LINE_RE, _SERIAL_KEY_VALUE
 from parsers.identifiers.labels import _CONTRACT_LABEL, _SERIAL_LABEL
 from parsers.identifiers.lookalikes import _LABELLED_FOREIGN
-from parsers.identifiers.shapes import UNLABELLED_SERIAL_RE, unlabelled_serial_spans
+from parsers.identifiers.shapes import PARTNERWORKS_CONTRACT_RE, UNLABELLED_SERIAL_RE, unlabelled_serial_spans
 from parsers.language import _CLI_LINE_RE
+from parsers.vendor_cases import _GTAC, _RMA
 from parsers.wordscan import LabelSearch, lowered
 
 SEARCHES = {
@@ -20,6 +21,8 @@ SEARCHES = {
     "serial": _SERIAL_LABEL,
     "contract": _CONTRACT_LABEL,
     "cli serial": _SERIAL_KEY_VALUE,
+    "gtac case": _GTAC,
+    "rma": _RMA,
 }
 
 # Pieces the generated text is glued from, with and without spaces between them, so labels also appear in the
@@ -32,11 +35,12 @@ LABEL_WORDS = [
     "Serial", "serial number", "serial no.", "numer seryjny", "nr seryjny", "nr. ser.", "numeru seryjnego", "nr",
     "umowa", "Umowy", "umową", "kontrakt", "kontraktu", "contract", "Contracts", "service agreement",
     "agreement", "PW", "pw", "PartnerWorks", "partner works", "Extreme Works", "klienta", "numer", "number", "w",
-    "in", "no", "Serial #:", "Serial Number:", "Ps#1 Serial Number : ", "SN:", "sn :",
+    "in", "no", "GTAC case", "Case", "nr zgłoszenia w GTAC", "numer zgłoszenia do GTAC", "RMA:", "id",
+    "Serial #:", "Serial Number:", "Ps#1 Serial Number : ", "SN:", "sn :",
 ]  # fmt: skip
 VALUES = [
     "40012345", "2214G-00417", "FV/2025/11/0231", "677-123-45-67", "PL61", "02483917", "x1", "#", "12",
-    "14JP512E0001", "EXH3349M005", "BGD2503J01F", "02501608254257", "2011g-00289", "-A1", "_",
+    "14JP512E0001", "02483917", "1207734", "EXH3349M005", "BGD2503J01F", "02501608254257", "2011g-00289", "-A1", "_",
 ]  # fmt: skip
 GLUE = [" ", "", "\n", ": ", "-", "#", ".", "(", ")", "=", ", ", "–", "ą", "ż", "Ł", "x", "9", "İ"]
 
@@ -66,7 +70,31 @@ PLAIN_EXOS_HARDWARE_LINE_RE = re.compile(
     r"^[ \t]*(?P<name>Switch|Slot-\d+|PSU-\d+|PartInfo|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+)[ \t]*:[ \t]*(?P<rest>[^\n]*)$",
     re.MULTILINE,
 )
-CLI_PIECES = ["#", ">", "a", "B7", " ", "\t", "show", "sh", "\n", ":", " : ", "x#", "Switch", "Slot-1", "PSU-2", "-"]
+PLAIN_PARTNERWORKS_CONTRACT_RE = re.compile(r"(?<![A-Za-z0-9/.,])(?<!\d-)4\d{7}(?![A-Za-z0-9/-]|[.,]\d)")
+CLI_PIECES = [
+    "4",
+    "40012345",
+    "9-",
+    "/",
+    ".",
+    ",",
+    "#",
+    ">",
+    "a",
+    "B7",
+    " ",
+    "\t",
+    "show",
+    "sh",
+    "\n",
+    ":",
+    " : ",
+    "x#",
+    "Switch",
+    "Slot-1",
+    "PSU-2",
+    "-",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -74,6 +102,9 @@ CLI_PIECES = ["#", ">", "a", "B7", " ", "\t", "show", "sh", "\n", ":", " : ", "x
 def test_rewritten_line_patterns_match_what_the_plain_ones_match(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert _CLI_LINE_RE.sub("", text) == PLAIN_CLI_LINE_RE.sub("", text)
+    assert [m.span() for m in PARTNERWORKS_CONTRACT_RE.finditer(text)] == [
+        m.span() for m in PLAIN_PARTNERWORKS_CONTRACT_RE.finditer(text)
+    ]
     fast = [m.groupdict() | {"span": m.span()} for m in _EXOS_HARDWARE_LINE_RE.finditer(text)]
     assert fast == [m.groupdict() | {"span": m.span()} for m in PLAIN_EXOS_HARDWARE_LINE_RE.finditer(text)]
 
