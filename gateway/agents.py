@@ -170,7 +170,9 @@ async def login(request: web.Request) -> web.Response:
         agent = await web_queries.agent_by_name(conn, name)
     stored_hash = agent.password_hash if agent is not None and agent.active else _DUMMY_HASH
     ok = await asyncio.to_thread(verify_password, password, stored_hash) and agent is not None and agent.active
-    await request.app[STORE].run_in_transaction(lambda tx: web_queries.record_login_attempt(tx.conn, keys, now, ok))
+    await request.app[STORE].run_in_transaction(
+        lambda tx: web_queries.record_login_attempt(tx.conn, keys, now, ok, forget_before=now - RATE_WINDOW)
+    )
     if not ok:
         # One message for an unknown name and a wrong password: the page does not confirm which accounts exist.
         return _login_page(request, session, error_key="wrong_login", status=401)

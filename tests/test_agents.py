@@ -98,6 +98,28 @@ async def test_failed_logins_are_limited_per_address(client: Client) -> None:
     assert (await login(client)).status == 429
 
 
+async def test_attempts_older_than_the_window_are_forgotten(client: Client, deps: PipelineDeps) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from gateway.store import tables as t
+
+    long_ago = datetime.now(UTC) - timedelta(hours=2)
+    old_keys = ("agent:someone", "addr:192.0.2.7")
+    await deps.store.run_in_transaction(
+        lambda tx: web_queries.record_login_attempt(
+            tx.conn, old_keys, long_ago, False, forget_before=long_ago - timedelta(days=1)
+        )
+    )
+    assert (await login(client, password="guess")).status == 401
+    async with deps.store.reading() as conn:
+        keys = [row.key for row in await conn.execute(select(t.login_attempts.c.key))]
+        total = (await conn.execute(select(func.count()).select_from(t.login_attempts))).scalar_one()
+    assert not set(old_keys) & set(keys)
+    assert total == 2  # the attempt just made, under its account and its address
+
+
 async def test_the_limit_holds_across_processes(deps: PipelineDeps) -> None:
     """Two apps over one database (two gateway processes) share the count."""
     await add_agent(deps)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,7 +48,12 @@ async def set_agent_password(conn: AsyncConnection, name: str, password_hash: st
     return result.rowcount == 1
 
 
-async def record_login_attempt(conn: AsyncConnection, keys: tuple[str, ...], at: datetime, succeeded: bool) -> None:
+async def record_login_attempt(
+    conn: AsyncConnection, keys: tuple[str, ...], at: datetime, succeeded: bool, *, forget_before: datetime
+) -> None:
+    """Records one attempt under each key and forgets attempts older than `forget_before`: only the rate-limit
+    window is ever asked about, and without forgetting the table would grow with every login for ever."""
+    await conn.execute(delete(t.login_attempts).where(t.login_attempts.c.at < forget_before))
     await conn.execute(insert(t.login_attempts), [{"key": key, "at": at, "succeeded": succeeded} for key in keys])
 
 
