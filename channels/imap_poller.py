@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 
+from channels.imap_oauth import AccessTokens
 from channels.imap_policy import ImapTuning, Sorted, account_key, plan_batches, raw_intake
 from channels.imap_session import MailboxSession, StopSignal
 from gateway.config import ImapAccount
@@ -80,6 +81,7 @@ class AccountPoller:
         self.ssl_context = ssl_context
         self.clock = clock
         self.stop = StopSignal()
+        self.tokens = AccessTokens(account, timeout_s=tuning.timeouts.login_s)  # kept across reconnects
         self.session: MailboxSession | None = None
         self.cursor: ImapCursor | None = None
         self.drained_since_connect = False
@@ -118,7 +120,7 @@ class AccountPoller:
     def _connect_and_serve(self) -> None:
         """One session, from connect to its end (a stop request, or an exception)."""
         session = MailboxSession.open(
-            self.account, self.tuning.timeouts, self.ssl_context, use_idle=self.tuning.use_idle
+            self.account, self.tuning.timeouts, self.ssl_context, use_idle=self.tuning.use_idle, tokens=self.tokens
         )
         self.session = session
         try:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from imapclient import IMAPClient, SocketTimeout
 
+from channels.imap_oauth import AccessTokens
 from channels.imap_policy import ImapTimeouts
 from gateway.config import ImapAccount
 
@@ -103,7 +104,13 @@ class MailboxSession:
 
     @classmethod
     def open(
-        cls, account: ImapAccount, timeouts: ImapTimeouts, ssl_context: ssl.SSLContext | None, *, use_idle: bool = True
+        cls,
+        account: ImapAccount,
+        timeouts: ImapTimeouts,
+        ssl_context: ssl.SSLContext | None,
+        *,
+        use_idle: bool = True,
+        tokens: AccessTokens | None = None,
     ) -> MailboxSession:
         client = IMAPClient(
             account.host,
@@ -114,7 +121,7 @@ class MailboxSession:
         )
         session = cls(client, account, timeouts)
         try:
-            session._login()
+            session._login(tokens or AccessTokens(account))
             session.can_idle = session.can_idle and use_idle
             session._ensure_folders()
             session._select()
@@ -126,9 +133,13 @@ class MailboxSession:
     def _step(self, seconds: float) -> None:
         self.client.socket().settimeout(seconds)
 
-    def _login(self) -> None:
+    def _login(self, tokens: AccessTokens) -> None:
         self._step(self.timeouts.login_s)
-        login(self.client, self.account)
+        try:
+            login(self.client, self.account, tokens.current())
+        except IMAPClient.Error:
+            tokens.forget()  # refused: perhaps revoked or expired early, so the next attempt asks for a new one
+            raise
         self.can_idle = bool(self.client.has_capability("IDLE"))
         self.can_move = bool(self.client.has_capability("MOVE"))
         self.can_uidplus = bool(self.client.has_capability("UIDPLUS"))
@@ -227,9 +238,9 @@ class MailboxSession:
                 self.client.shutdown()
 
 
-def login(client: Any, account: ImapAccount) -> None:
-    """XOAUTH2 when a token is configured (hosted mailboxes that turned passwords off), else LOGIN."""
-    if account.oauth2_token:
-        client.oauth2_login(account.username, account.oauth2_token)
+def login(client: Any, account: ImapAccount, access_token: str) -> None:
+    """XOAUTH2 with an access token (hosted mailboxes that turned passwords off), else LOGIN with the password."""
+    if access_token:
+        client.oauth2_login(account.username, access_token)
     else:
         client.login(account.username, account.password)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 import typing
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -69,6 +70,9 @@ class SmtpSettings(_Section):
         return self
 
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 class ImapAccount(_Section):
     mailbox: Mailbox
     host: str
@@ -76,10 +80,27 @@ class ImapAccount(_Section):
     ssl: bool = True
     username: str
     password: str = ""
-    oauth2_token: str = ""
+    oauth2_token: str = ""  # a fixed XOAUTH2 access token (they expire: prefer the refresh-token keys below)
+    oauth2_refresh_token: str = ""  # with the token URL and client id: access tokens are fetched and renewed
+    oauth2_token_url: str = ""  # e.g. https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token
+    oauth2_client_id: str = ""
+    oauth2_client_secret: str = ""  # empty for public clients
+    oauth2_scope: str = ""  # e.g. https://outlook.office365.com/IMAP.AccessAsUser.All offline_access
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     quarantine_folder: str = "Quarantine"
+
+    @model_validator(mode="after")
+    def _refresh_needs_an_endpoint(self) -> ImapAccount:
+        if not self.oauth2_refresh_token:
+            return self
+        if not self.oauth2_token_url or not self.oauth2_client_id:
+            raise ValueError("oauth2_refresh_token needs oauth2_token_url and oauth2_client_id")
+        url = urllib.parse.urlsplit(self.oauth2_token_url)
+        # The refresh token and client secret travel in the request: never in clear text off this machine.
+        if url.scheme != "https" and not (url.scheme == "http" and url.hostname in _LOOPBACK_HOSTS):
+            raise ValueError(f"oauth2_token_url must be https (got {self.oauth2_token_url!r})")
+        return self
 
 
 class ImapSettings(_Section):

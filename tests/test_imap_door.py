@@ -128,10 +128,10 @@ class RecordingClient:
 
 def test_password_login_without_a_token_and_xoauth2_with_one() -> None:
     with_password = RecordingClient()
-    login(with_password, ACCOUNT)
+    login(with_password, ACCOUNT, "")
     assert with_password.calls == [("login", ("pomoc@myhezo.pl", "secret"))]
     with_token = RecordingClient()
-    login(with_token, ACCOUNT.model_copy(update={"oauth2_token": "ya29.token", "password": ""}))
+    login(with_token, ACCOUNT.model_copy(update={"password": ""}), "ya29.token")
     assert with_token.calls == [("oauth2_login", ("pomoc@myhezo.pl", "ya29.token"))]
 
 
