@@ -9,9 +9,9 @@ starts where a label can begin; the exact pattern is then tried only there.
 The candidate pattern is built from the lower-case beginnings of the labels (`prefixes`): it opens with the one
 character before a word (no ASCII letter or digit: the engine's fast path skips to the next such character, a fifth
 of the text), then tries the prefixes that begin with the letter that follows. The text is searched with a space
-in front, so a label at its very start has a character before it too. Every place where the exact
-pattern can match must begin with one of the prefixes at a word start: a missing prefix would lose matches, and the
-tests compare this search with the plain `finditer` on generated text.
+in front, so a label at its very start has a character before it too. Every place where the exact pattern can
+match must begin with one of the prefixes at a word start: a missing prefix would lose matches, and the tests
+compare this search with the plain `finditer` on generated text.
 """
 
 from __future__ import annotations
