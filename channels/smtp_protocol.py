@@ -188,10 +188,28 @@ class DataReceiver:
             self.release()
 
 
+_METHODS_BY_CLASS: dict[type, list[str]] = {}
+
+
+def _command_and_auth_methods(cls: type) -> list[str]:
+    methods = _METHODS_BY_CLASS.get(cls)
+    if methods is None:
+        prefixes = ("smtp_", "auth_")
+        methods = sorted({name for base in cls.__mro__ for name in vars(base) if name.startswith(prefixes)})
+        _METHODS_BY_CLASS[cls] = methods
+    return methods
+
+
 class GatewaySMTP(SMTP):
     """One SMTP session; see the module docstring for what it adds to aiosmtpd's `SMTP`."""
 
     line_length_limit = MAX_LINE_BYTES
+
+    def __dir__(self) -> list[str]:
+        # aiosmtpd's __init__ lists every member of the session (`inspect.getmembers`, `dir`) on each connection to
+        # find its `auth_*` and `smtp_*` methods: about 0.2 ms of every message when each arrives on its own
+        # connection. Those methods are all it looks for, so they are all a session lists.
+        return _command_and_auth_methods(type(self))
 
     def __init__(
         self, handler: Any, *, peers: PeerSessions, budget: ReceiveBudget | None = None, **options: Any

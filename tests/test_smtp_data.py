@@ -312,3 +312,16 @@ async def test_past_the_budget_a_message_is_refused_for_now_and_accepted_once_th
         assert budget.in_use == 0
     finally:
         server.close()
+
+
+async def test_a_session_knows_the_same_commands_and_auth_mechanisms_as_aiosmtpd_would_find() -> None:
+    # Inside the running loop: aiosmtpd would otherwise make (and leave open) an event loop of its own.
+    class Plain(GatewaySMTP):
+        def __dir__(self) -> list[str]:
+            return list(object.__dir__(self))  # what Python lists by default: every member
+
+    ours = GatewaySMTP(Recorder(), peers=PeerSessions(limit=1))
+    plain = Plain(Recorder(), peers=PeerSessions(limit=1))
+    assert ours._smtp_methods.keys() == plain._smtp_methods.keys()
+    assert ours._smtp_methods["DATA"] == ours.smtp_DATA  # our own DATA, not aiosmtpd's
+    assert ours._auth_methods.keys() == plain._auth_methods.keys() == {"LOGIN", "PLAIN"}
