@@ -79,7 +79,7 @@ def render_ack_email(
     Message-ID and References (unusable ids are dropped, not fatal). `date` defaults to now.
     """
     sender = mailbox(from_address, SENDER_NAME[ctx.language])
-    message = _new_message(
+    message = new_message(
         subject=tagged_subject(ctx.reference, original_subject, ctx.language),
         sender=sender,
         recipients=[mailbox(to_address, ctx.reporter_name)],
@@ -161,7 +161,7 @@ def _notification(
 ) -> EmailMessage:
     if not to_addresses:
         raise ValueError("a notification needs at least one recipient")
-    message = _new_message(
+    message = new_message(
         subject=one_line(subject),
         sender=mailbox(from_address, GATEWAY_NAME),
         recipients=[mailbox(address) for address in to_addresses],
@@ -176,7 +176,7 @@ def _notification(
     return message
 
 
-def _new_message(
+def new_message(
     *,
     subject: str,
     sender: Address,
@@ -186,6 +186,7 @@ def _new_message(
     reference: str,
     auto_submitted: Literal["auto-replied", "auto-generated"],
 ) -> EmailMessage:
+    """A message of ours with its headers set: every mail the gateway writes starts here."""
     own_id = normalise_message_id(message_id)
     if own_id is None:
         raise ValueError(f"message_id must look like <unique@our.domain>, got {message_id!r}")
