@@ -57,6 +57,3 @@ class LabelSearch:
             if match is not None:
                 yield match
                 matched_up_to = match.end()
-
-    def search(self, text: str) -> re.Match[str] | None:
-        return next(self.finditer(text), None)
