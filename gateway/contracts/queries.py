@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import tables as t
 from gateway.store.reads import CLOSED_STATUSES
+from gateway.store.sqlite_direct import prepared
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,15 @@ _REPORTER_LISTED = (
     )
     .label("listed")
 )
-_MATCHES = union_all(
-    select(*_CONTRACT_COLUMNS, null().label("serial"), _REPORTER_LISTED).where(
-        t.contracts.c.contract_number.in_(bindparam("numbers", expanding=True))
-    ),
-    select(*_CONTRACT_COLUMNS, t.contract_serials.c.serial, _REPORTER_LISTED)
-    .join(t.contracts, t.contracts.c.contract_number == t.contract_serials.c.contract_number)
-    .where(t.contract_serials.c.serial.in_(bindparam("serials", expanding=True))),
+_MATCHES = prepared(
+    union_all(
+        select(*_CONTRACT_COLUMNS, null().label("serial"), _REPORTER_LISTED).where(
+            t.contracts.c.contract_number.in_(bindparam("numbers", expanding=True))
+        ),
+        select(*_CONTRACT_COLUMNS, t.contract_serials.c.serial, _REPORTER_LISTED)
+        .join(t.contracts, t.contracts.c.contract_number == t.contract_serials.c.contract_number)
+        .where(t.contract_serials.c.serial.in_(bindparam("serials", expanding=True))),
+    )
 )
 
 

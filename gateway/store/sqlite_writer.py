@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Dialect, Engine, Row
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 from gateway.store.engine import sqlite_on_begin, sqlite_on_connect
+from gateway.store.sqlite_direct import direct_statement
+from gateway.store.sqlite_direct import run as run_direct
 
 T = TypeVar("T")
 
@@ -42,25 +44,26 @@ class _Scalars(list[Any]):
 class BufferedResult:
     """The rows and row count of one statement, read completely on the writer thread."""
 
-    def __init__(self, rows: Sequence[Row[Any]], rowcount: int) -> None:
-        self._rows = list(rows)
+    def __init__(self, rows: Sequence[Any], rowcount: int) -> None:
+        # SQLAlchemy rows, or the named tuples of a statement run directly (sqlite_direct.py): both read the same.
+        self._rows: list[Any] = list(rows)
         self.rowcount = rowcount
 
-    def __iter__(self) -> Iterator[Row[Any]]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._rows)
 
-    def all(self) -> list[Row[Any]]:
+    def all(self) -> list[Any]:
         return list(self._rows)
 
-    def first(self) -> Row[Any] | None:
+    def first(self) -> Any:
         return self._rows[0] if self._rows else None
 
-    def one(self) -> Row[Any]:
+    def one(self) -> Any:
         if len(self._rows) != 1:
             raise LookupError(f"expected exactly one row, got {len(self._rows)}")
         return self._rows[0]
 
-    def one_or_none(self) -> Row[Any] | None:
+    def one_or_none(self) -> Any:
         if len(self._rows) > 1:
             raise LookupError(f"expected at most one row, got {len(self._rows)}")
         return self._rows[0] if self._rows else None
@@ -80,9 +83,13 @@ class BufferedResult:
 
 
 def _buffered(conn: Connection, statement: Any, parameters: Any = None) -> BufferedResult:
+    direct = direct_statement(statement, parameters, conn.dialect)
+    if direct is not None:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        return BufferedResult(*run_direct(driver, direct, parameters))
     result = conn.execute(statement, parameters) if parameters is not None else conn.execute(statement)
-    rows = result.all() if result.returns_rows else []
-    return BufferedResult(rows, result.rowcount)
+    return BufferedResult(result.all() if result.returns_rows else [], result.rowcount)
 
 
 class _OnThread:
@@ -246,17 +253,22 @@ class SqliteWriter:
         outcomes: list[_Outcome] = []
         try:
             with conn.begin():
+                # Savepoints are said to the driver directly: through SQLAlchemy each one is a statement compiled
+                # anew, which cost more than the member's own statements.
+                driver = conn.connection.driver_connection
+                assert driver is not None
                 for job in group:
-                    savepoint = conn.begin_nested()
+                    driver.execute("SAVEPOINT intake")
                     try:
                         value = _run_work(job.work, job.make_tx, conn)
                     except Exception as exc:
                         # Fails when SQLite has already rolled back the whole transaction (disk full, I/O
                         # error): then the next member must not run, its writes would be committed at once.
-                        savepoint.rollback()
+                        driver.execute("ROLLBACK TO SAVEPOINT intake")
+                        driver.execute("RELEASE SAVEPOINT intake")
                         outcomes.append(_Outcome(error=exc))
                     else:
-                        savepoint.commit()
+                        driver.execute("RELEASE SAVEPOINT intake")
                         outcomes.append(_Outcome(value=value))
         except Exception:
             _end_failed_transaction(conn)

@@ -13,23 +13,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.schema import format_reference
 from gateway.store import tables as t
+from gateway.store.sqlite_direct import prepared
 
 # Statements are built once: constructing a Core statement and its cache key on every call cost more than
-# running it. Values travel as bind parameters.
-_REQUEST_OF_MESSAGE = (
+# running it. Values travel as bind parameters, so the SQLite writer may run them directly (`prepared`).
+_REQUEST_OF_MESSAGE = prepared(
     select(t.requests.c.id, t.requests.c.reference)
     .join(t.messages, t.messages.c.request_id == t.requests.c.id)
     .where(t.messages.c.channel == bindparam("channel"), t.messages.c.external_key == bindparam("key"))
 )
-_REQUEST_BY_REFERENCE = select(t.requests.c.id, t.requests.c.reference).where(
-    t.requests.c.reference == bindparam("reference")
+_REQUEST_BY_REFERENCE = prepared(
+    select(t.requests.c.id, t.requests.c.reference).where(t.requests.c.reference == bindparam("reference"))
 )
-_REQUESTS_BY_THREAD_IDS = (
+_REQUESTS_BY_THREAD_IDS = prepared(
     select(t.thread_ids.c.message_id, t.requests.c.id, t.requests.c.reference)
     .join(t.requests, t.requests.c.id == t.thread_ids.c.request_id)
     .where(t.thread_ids.c.message_id.in_(bindparam("ids", expanding=True)))
 )
-_RECENT_OUTBOX = (
+_RECENT_OUTBOX = prepared(
     select(func.count())
     .select_from(t.outbox)
     .where(
@@ -38,8 +39,8 @@ _RECENT_OUTBOX = (
         t.outbox.c.created_at >= bindparam("since"),
     )
 )
-_IS_ESCALATED = select(t.requests.c.escalation).where(t.requests.c.id == bindparam("id"))
-_BUMP_COUNTER = (
+_IS_ESCALATED = prepared(select(t.requests.c.escalation).where(t.requests.c.id == bindparam("id")))
+_BUMP_COUNTER = prepared(
     update(t.reference_counters)
     .where(t.reference_counters.c.year == bindparam("counter_year"))
     .values(last_number=t.reference_counters.c.last_number + 1)
@@ -47,21 +48,21 @@ _BUMP_COUNTER = (
 )
 _NEW_COUNTER = {
     "postgresql": postgresql.insert(t.reference_counters).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(t.reference_counters).on_conflict_do_nothing(),
+    "sqlite": prepared(sqlite.insert(t.reference_counters).on_conflict_do_nothing()),
 }
 _REMEMBER_THREAD_ID = {
     "postgresql": postgresql.insert(t.thread_ids).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(t.thread_ids).on_conflict_do_nothing(),
+    "sqlite": prepared(sqlite.insert(t.thread_ids).on_conflict_do_nothing()),
 }
 _INSERT_RETURNING_ID = {
-    table: insert(table).returning(table.c.id)
+    table: prepared(insert(table).returning(table.c.id))
     for table in (t.raw_inputs, t.requests, t.messages, t.outbox, t.quarantine)
 }
 # Rows nobody refers back to are inserted without RETURNING, several at a time (executemany): one statement
 # per table instead of one per row.
-_INSERT = {table: insert(table) for table in (t.attachments, t.outbox, t.events, t.request_serials)}
-_REQUEST_STATE = select(t.requests.c.escalation, t.requests.c.data).where(t.requests.c.id == bindparam("id"))
-_UPDATE_REQUEST = update(t.requests).where(t.requests.c.id == bindparam("request_row_id"))
+_INSERT = {table: prepared(insert(table)) for table in (t.attachments, t.outbox, t.events, t.request_serials)}
+_REQUEST_STATE = prepared(select(t.requests.c.escalation, t.requests.c.data).where(t.requests.c.id == bindparam("id")))
+_UPDATE_REQUEST = prepared(update(t.requests).where(t.requests.c.id == bindparam("request_row_id")))
 
 
 @dataclass(frozen=True)
