@@ -88,6 +88,7 @@ def in_window(t: datetime, window: Window) -> bool:
     return opens <= instant < closes
 
 
+@lru_cache(maxsize=1024)  # every intake asks for today's (and tomorrow's): each costs two zone conversions
 def service_period(day: date) -> tuple[datetime, datetime]:
     """The 8x5 service hours of a calendar day as a UTC interval (whether or not the day is a business day)."""
     return warsaw_wall_time_to_utc(day, SERVICE_OPENS), warsaw_wall_time_to_utc(day, SERVICE_CLOSES)
