@@ -1,7 +1,7 @@
 """Messages per second through the SMTP door, against a bare aiosmtpd server with the same durability.
 
     python -m bench.smtp [--count 5000] [--sessions 20] [--size 4096] [--repeats 3] [--backend sqlite|postgresql]
-                         [--no-memory | --memory-only]
+                         [--workers 1] [--no-memory | --memory-only]
 
 A: the gateway (the real door and pipeline, as `serve` runs them). B: aiosmtpd whose handler commits each message's
 bytes before answering 250 (SQLite: WAL, synchronous=FULL, aiosqlite; PostgreSQL: asyncpg). Each server runs in a
@@ -9,6 +9,9 @@ process of its own with a fresh database; Postfix's `smtp-source` is the client 
 Runs are interleaved A B A B …; the figure is the median of the paired ratios A/B. Every accepted message must be
 stored exactly once. Then the memory figure: peak RSS of the gateway receiving one 30 MB message, and several at
 once, against its idle RSS.
+
+`--workers N` runs the gateway as `serve` does with `[serve] workers = N` (N processes on shared sockets; the
+bare server stays one process, as aiosmtpd is). On PostgreSQL the workers get a database of their own per run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 LOOPBACK = "127.0.0.1"
@@ -41,33 +48,59 @@ LARGE_MESSAGE_BYTES = 30_000_000
 # -- the servers (child processes) ----------------------------------------------------------------------------------
 
 
-async def _serve_gateway(url: str, schema: str | None, directory: Path) -> None:
-    from gateway.config import DatabaseSettings, HttpSettings, Settings, SmtpSettings, StorageSettings
-    from gateway.logs import configure_logging
-    from gateway.service import Gateway
-    from gateway.store import Store
-    from gateway.store import tables as t
+def _gateway_settings(url: str, directory: Path, workers: int = 1) -> Settings:
+    from gateway.config import DatabaseSettings, HttpSettings, ServeSettings, Settings, SmtpSettings, StorageSettings
 
-    # Logs as in production (JSON at INFO) but to stderr, which the driver discards: stdout is the control pipe
-    # it stops reading after the PORT line.
-    configure_logging("INFO", "json")
-    settings = Settings(
+    return Settings(
         database=DatabaseSettings(url=url),
         storage=StorageSettings(dir=directory / "data"),
         smtp=SmtpSettings(host=LOOPBACK, port=0, max_connections_per_peer=1000),
         http=HttpSettings(host=LOOPBACK, port=0),
+        serve=ServeSettings(workers=workers),
     )
+
+
+async def _count_stored(url: str, schema: str | None) -> int:
+    from sqlalchemy import func, select
+
+    from gateway.store import Store
+    from gateway.store import tables as t
+
+    store = await Store.open(url, pg_schema=schema, upgrade=False)
+    async with store.reading() as conn:
+        stored = int((await conn.execute(select(func.count()).select_from(t.raw_inputs))).scalar_one())
+    await store.close()
+    return stored
+
+
+def _serve_gateway_workers(url: str, directory: Path, workers: int) -> None:
+    from gateway.logs import configure_logging
+    from gateway.workers import run_workers
+
+    configure_logging("INFO", "json")
+    settings = _gateway_settings(url, directory, workers)
+    code = run_workers(settings, on_listening=lambda listeners: print(f"PORT {listeners.smtp_port}", flush=True))
+    if code != 0:
+        raise SystemExit(code)
+    print(f"STORED {asyncio.run(_count_stored(url, None))}", flush=True)
+
+
+async def _serve_gateway(url: str, schema: str | None, directory: Path) -> None:
+    from gateway.logs import configure_logging
+    from gateway.service import Gateway
+    from gateway.store import Store
+
+    # Logs as in production (JSON at INFO) but to stderr, which the driver discards: stdout is the control pipe
+    # it stops reading after the PORT line.
+    configure_logging("INFO", "json")
+    settings = _gateway_settings(url, directory)
     store = await Store.open(url, pg_schema=schema)
     gateway = Gateway(settings=settings, store=store)
     await gateway.start()
     await _announce_and_wait(gateway.smtp_port)
     await gateway.stop()
-    from sqlalchemy import func, select
-
-    async with store.reading() as conn:
-        stored = (await conn.execute(select(func.count()).select_from(t.raw_inputs))).scalar_one()
     await store.close()
-    print(f"STORED {stored}", flush=True)
+    print(f"STORED {await _count_stored(url, schema)}", flush=True)
 
 
 async def _serve_bare(url: str, schema: str | None, directory: Path) -> None:
@@ -131,7 +164,10 @@ async def _announce_and_wait(port: int) -> None:
     await stop.wait()
 
 
-def _serve(kind: str, url: str, schema: str | None, directory: Path) -> None:
+def _serve(kind: str, url: str, schema: str | None, directory: Path, workers: int) -> None:
+    if kind == "gateway" and workers > 1:
+        _serve_gateway_workers(url, directory, workers)
+        return
     serve = _serve_gateway if kind == "gateway" else _serve_bare
     asyncio.run(serve(url, schema, directory))
 
@@ -162,10 +198,11 @@ class Server:
 
 
 @contextmanager
-def running(kind: str, url: str, schema: str | None) -> Iterator[Server]:
+def running(kind: str, url: str, schema: str | None, workers: int = 1) -> Iterator[Server]:
     directory = Path(tempfile.mkdtemp(prefix="hezo-bench-"))
     db_url = f"sqlite+aiosqlite:///{directory / 'gateway.db'}" if url.startswith("sqlite") else url
     argv = [sys.executable, "-m", "bench.smtp", "serve", kind, "--url", db_url, "--dir", str(directory)]
+    argv += ["--workers", str(workers)]
     if schema:
         argv += ["--schema", schema]
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -216,22 +253,50 @@ def pg_schema(url: str, create: bool, name: str | None = None) -> str:
     return schema
 
 
+def pg_database(url: str, create: bool, name: str | None = None) -> str:
+    import asyncpg
+
+    database = name or f"bench_{uuid.uuid4().hex[:12]}"
+
+    async def run() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=10)
+        try:
+            await conn.execute(
+                f'CREATE DATABASE "{database}"' if create else f'DROP DATABASE "{database}" WITH (FORCE)'
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+    return database
+
+
 def one_run(kind: str, args: argparse.Namespace) -> float:
-    schema = pg_schema(args.url, create=True) if args.backend == "postgresql" else None
+    workers = args.workers if kind == "gateway" else 1
+    postgres = args.backend == "postgresql"
+    # Workers open the store from settings alone (no schema), so on PostgreSQL they get a database of their own.
+    database = pg_database(args.url, create=True) if postgres and workers > 1 else None
+    schema = pg_schema(args.url, create=True) if postgres and database is None else None
+    url = args.url.rsplit("/", 1)[0] + f"/{database}" if database else args.url
     try:
-        with running(kind, args.url, schema) as server:
+        with running(kind, url, schema, workers) as server:
             rate = smtp_source(server.port, args.count, args.sessions, args.size)
             stored = server.stop()
     finally:
         if schema:
             pg_schema(args.url, create=False, name=schema)
+        if database:
+            pg_database(args.url, create=False, name=database)
     if stored != args.count:
         raise SystemExit(f"{kind}: {args.count} messages accepted but {stored} stored")
     return rate
 
 
 def throughput(args: argparse.Namespace) -> None:
-    print(f"SMTP door, {args.backend}: {args.count} messages of {args.size} B, {args.sessions} sessions (smtp-source)")
+    print(
+        f"SMTP door, {args.backend}: {args.count} messages of {args.size} B, {args.sessions} sessions (smtp-source), "
+        f"gateway workers: {args.workers}"
+    )
     ratios = []
     for repeat in range(1, args.repeats + 1):
         gateway = one_run("gateway", args)
@@ -288,16 +353,18 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--url", required=True)
     serve.add_argument("--schema")
     serve.add_argument("--dir", type=Path, required=True)
+    serve.add_argument("--workers", type=int, default=1)
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="gateway processes ([serve] workers)")
     parser.add_argument("--no-memory", action="store_true", help="skip the 30 MB memory figure")
     parser.add_argument("--memory-only", action="store_true", help="only the 30 MB memory figure")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        _serve(args.kind, args.url, args.schema, args.dir)
+        _serve(args.kind, args.url, args.schema, args.dir, args.workers)
         return
     args.url = os.environ.get("HEZO_TEST_DATABASE_URL", DEFAULT_POSTGRES) if args.backend == "postgresql" else "sqlite"
     if not args.memory_only:

@@ -20,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import math
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -243,8 +244,11 @@ def envelope_record(session: Session, envelope: Envelope) -> dict[str, Any]:
     }
 
 
-async def start_smtp_server(handler: IntakeHandler, settings: SmtpSettings) -> asyncio.Server:
-    """Binds the door in the running loop (aiosmtpd's Controller cannot bind port 0 nor run inside asyncio.run)."""
+async def start_smtp_server(
+    handler: IntakeHandler, settings: SmtpSettings, *, sock: socket.socket | None = None
+) -> asyncio.Server:
+    """Binds the door in the running loop (aiosmtpd's Controller cannot bind port 0 nor run inside asyncio.run);
+    with `sock`, serves on that listening socket instead (shared by several worker processes)."""
     tls_context = server_tls_context(settings)  # built once, shared by every session
     authenticator = RelayAuthenticator(settings.auth_users) if settings.auth_users else None
     peers = PeerSessions(limit=settings.max_connections_per_peer)
@@ -268,4 +272,6 @@ async def start_smtp_server(handler: IntakeHandler, settings: SmtpSettings) -> a
         )
 
     loop = asyncio.get_running_loop()
+    if sock is not None:
+        return await loop.create_server(factory, sock=sock)
     return await loop.create_server(factory, host=settings.host, port=settings.port)

@@ -60,6 +60,15 @@ async def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return await serve(settings)
 
 
+def _cmd_serve_workers(args: argparse.Namespace, settings: Settings) -> int | None:
+    """Several processes fork before any event loop exists; None: one process, the usual async command."""
+    if settings.serve.workers == 1:
+        return None
+    from gateway.workers import run_workers
+
+    return run_workers(settings)
+
+
 async def _cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.store import Store
 
@@ -153,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run every enabled door, the dispatcher and the HTTP app")
     serve.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    serve.set_defaults(run=_cmd_serve)
+    serve.set_defaults(run=_cmd_serve, before_loop=_cmd_serve_workers)
 
     parse = commands.add_parser("parse", help="parse files without storing; one JSON line per file")
     parse.add_argument("--channel", required=True, choices=CHANNELS)
@@ -217,6 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.logs import configure_logging
 
         configure_logging(settings.log.level, settings.log.format)
+        if hasattr(args, "before_loop"):
+            done: int | None = args.before_loop(args, settings)
+            if done is not None:
+                return done
         command: AsyncCommand = args.run
         return asyncio.run(command(args, settings))
     except GatewayError as exc:

@@ -173,6 +173,11 @@ class AckSettings(_Section):
     rate_limit_per_hour: int = Field(default=10, ge=0)
 
 
+class ServeSettings(_Section):
+    # Gateway processes on this machine (see gateway/workers.py); one process uses about one core.
+    workers: int = Field(default=1, ge=1, le=64)
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["auto", "json", "console"] = "auto"
@@ -194,6 +199,7 @@ class Settings(_Section):
     sla: SlaSettings = Field(default_factory=SlaSettings)
     ack: AckSettings = Field(default_factory=AckSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @field_validator("mailboxes")
     @classmethod

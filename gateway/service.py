@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -25,6 +26,9 @@ from gateway.steps import PipelineDeps
 from gateway.store import Store
 from gateway.store.blobs import BlobStore
 from gateway.web import RouteInstaller, build_app
+
+if TYPE_CHECKING:
+    from gateway.workers import Listeners
 
 log = get_logger("gateway.service")
 
@@ -110,20 +114,26 @@ class Gateway:
         assert self.smtp_server is not None
         return int(self.smtp_server.sockets[0].getsockname()[1])
 
-    async def start(self) -> None:
+    async def start(self, listeners: Listeners | None = None) -> None:
+        """Binds the configured ports, or serves on `listeners` bound by the parent of several workers."""
         s = self.settings
         app = build_app(
             settings=s, store=self.store, deps=self.deps, metrics_=self.metrics, installers=route_installers()
         )
         self.http_runner = web.AppRunner(app, access_log=None)
         await self.http_runner.setup()
-        await web.TCPSite(self.http_runner, s.http.host, s.http.port).start()
+        if listeners is None:
+            await web.TCPSite(self.http_runner, s.http.host, s.http.port).start()
+        else:
+            await web.SockSite(self.http_runner, listeners.http).start()
         if s.smtp.enabled:
             from channels.smtp import IntakeHandler, start_smtp_server
 
             handler = IntakeHandler(self.submit, s.mailboxes, s.smtp)
             self.smtp_handler = handler
-            self.smtp_server = await start_smtp_server(handler, s.smtp)
+            self.smtp_server = await start_smtp_server(
+                handler, s.smtp, sock=listeners.smtp if listeners is not None else None
+            )
         if s.imap.enabled and s.imap.accounts:
             from channels.imap import run_imap_pollers
 
@@ -185,15 +195,21 @@ class Gateway:
         log.info("gateway stopped")
 
 
-async def serve(settings: Settings, *, ready: Callable[[Gateway], Awaitable[None]] | None = None) -> int:
-    store = await Store.open(settings.database.url)
+async def serve(
+    settings: Settings,
+    *,
+    ready: Callable[[Gateway], Awaitable[None]] | None = None,
+    listeners: Listeners | None = None,
+    migrate: bool = True,
+) -> int:
+    store = await Store.open(settings.database.url, upgrade=migrate)
     gateway = Gateway(settings=settings, store=store)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await gateway.start()
+        await gateway.start(listeners)
         if ready is not None:
             await ready(gateway)
         await stop.wait()
