@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from parsers.wordscan import LabelSearch
+from parsers.wordscan import LabelScan, LabelSearch
 
 Found = tuple[int, str]
 
@@ -41,6 +41,8 @@ _SERIAL_KEY_VALUE = LabelSearch(
     ),
     prefixes=("serial", "ps#", "sn"),
 )
+LABEL_SEARCHES = (_SERIAL_KEY_VALUE,)
+"""The label searches of this module, for a LabelGroup that scans a text once for them and others."""
 _JSON_SERIAL_RE = re.compile(r'"(?:serialNumber|serial_number|serialNo|serial|sn)"\s*:\s*"(?P<value>[^"]{1,40})"')
 
 # VOSS card table: a header with a `Serial#` column, then rows until a blank line.
@@ -88,9 +90,12 @@ def _table_serials(text: str) -> list[Found]:
     return found
 
 
-def serial_candidates_in_cli_output(text: str) -> list[Found]:
-    """Values standing where Extreme CLI output and XIQ JSON put a serial, anywhere in `text`, in text order."""
+def serial_candidates_in_cli_output(text: str, scan: LabelScan | None = None) -> list[Found]:
+    """Values standing where Extreme CLI output and XIQ JSON put a serial, anywhere in `text`, in text order.
+
+    `scan`: a scan of `text` by a LabelGroup holding LABEL_SEARCHES (saves a pass over the text).
+    """
     found = _exos_hardware_serials(text) + _table_serials(text)
-    for pattern in (_SERIAL_KEY_VALUE, _JSON_SERIAL_RE):
-        found += [(m.start("value"), m.group("value")) for m in pattern.finditer(text)]
+    for matches in (_SERIAL_KEY_VALUE.finditer(text, scan), _JSON_SERIAL_RE.finditer(text)):
+        found += [(m.start("value"), m.group("value")) for m in matches]
     return sorted(found)

@@ -4,6 +4,13 @@ phonenumbers does not know Polish habits: there is no trunk "0" in Poland, yet p
 `032 258 14 09`, so a 10-digit national form starting with 0 drops it; `wew. 12` / `w. 12` (extension) is not
 understood, so extensions are cut off. Its matcher also takes Extreme part numbers (`800617-00-04`) for toll-free
 numbers, so identifiers and other look-alikes are blanked before searching text.
+
+Speed: most of the cost is the masking and the scans over the text. (1) A text without a run of enough digits is
+answered at once (masking only turns characters into spaces, so it cannot create a number). (2) The patterns that
+scan the whole text open with a plain character set, which lets the regex engine skip ahead in C instead of trying
+every position; normalise_phone keeps the plain extension pattern for its short strings, and the tests compare each
+fast form with its plain one. (3) The look-alike mask of the identifier text, which usually holds the reporter's
+text whole, is reused when it provably equals masking the text alone (see lookalikes.MaskedText).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import re
 
 import phonenumbers
 
-from parsers.identifiers import mask_lookalikes
+from parsers.identifiers import MaskedText, mask_lookalikes
 from parsers.identifiers.lookalikes import blank
 from parsers.identifiers.shapes import unlabelled_serial_spans
 from parsers.language import reporters_own_text
@@ -21,6 +28,11 @@ OUR_NUMBERS = frozenset({"+48122525600", "+48122525502"})
 """The hotline and the escalation line: never the reporter's."""
 
 _EXTENSION_RE = re.compile(r"(?<![A-Za-z])(?:wew|w|ext|extension|x)\.?[ \t:]*\d{1,6}(?!\d)", re.IGNORECASE)
+# The same, searched from its first letter: w, e and x have no case variants beyond ASCII, and the look-behind then
+# checks the character before that letter with the plain form's case-insensitive letter class.
+_EXTENSION_FROM_LETTER_RE = re.compile(
+    r"[WwEeXx](?<!(?i:[A-Za-z]).)(?i:(?<=w)(?:ew|)|(?<=e)(?:xt|xtension)|(?<=x))(?i:\.?[ \t:]*\d{1,6}(?!\d))"
+)
 _NATIONAL_WITH_TRUNK_ZERO_RE = re.compile(r"0[1-9]\d{8}")
 _PART_NUMBER_RE = re.compile(r"\d{6}-\d{2}-\d{2}|\d{6}-[A-Z]\.\d{2}|\d{2}-\d{7}-\d{2}")
 _NON_DIGIT_RE = re.compile(r"\D")
@@ -28,7 +40,18 @@ _NON_DIGIT_RE = re.compile(r"\D")
 _CANDIDATE_RE = re.compile(
     r"(?<![\w+.,/:-])(?:\+|00)?[ \xa0]?(?:\(\d{1,3}\)|\d)(?:[ \xa0\-]?(?:\(\d{1,3}\)|\d)){7,14}(?![\w.:/-]|[.,/]\d)"
 )
+# The same, searched from its first character (the only ones a candidate can start with). What follows depends on
+# that character and is tried in the plain form's order: a "+" or "00" prefix, a blank, "(" of an area code, a digit.
+_CANDIDATE_FROM_FIRST_CHAR_RE = re.compile(
+    r"[+ \xa0(\d](?<![\w+.,/:-].)"
+    r"(?:(?<=\+)[ \xa0]?(?:\(\d{1,3}\)|\d)|(?<=0)0[ \xa0]?(?:\(\d{1,3}\)|\d)|(?<=[ \xa0])(?:\(\d{1,3}\)|\d)"
+    r"|(?<=\()\d{1,3}\)|(?<=\d))"
+    r"(?:[ \xa0\-]?(?:\(\d{1,3}\)|\d)){7,14}(?![\w.:/-]|[.,/]\d)"
+)
 _MIN_DIGITS, _MAX_DIGITS = 9, 13
+# Every digit of a candidate is at most three characters from the next ("1) (2"), so a candidate with enough digits
+# lies on such a run; blanking look-alikes only removes digits, so the run is in the unmasked text as well.
+_DIGIT_RUN_RE = re.compile(rf"\d(?:\D{{0,3}}\d){{{_MIN_DIGITS - 1}}}")
 
 # Numbers in a signature that are not phones: blanked before the search. All but the fax start with a digit, so
 # they are one pattern that opens with that digit (the regex engine then skips ahead in C to the next ASCII digit).
@@ -70,15 +93,22 @@ def normalise_phone(value: str, *, region: str = "PL") -> str | None:
     return None if e164 in OUR_NUMBERS else e164
 
 
-def phones_in_text(text: str) -> list[str]:
-    """Every valid number in `text` (E.164, ours left out), in order, without repeats."""
-    masked = mask_lookalikes(text)
+def phones_in_text(text: str, lookalikes: MaskedText | None = None) -> list[str]:
+    """Every valid number in `text` (E.164, ours left out), in order, without repeats.
+
+    `lookalikes`: the masked text of some larger text that may hold `text` (its mask is then read off, not redone).
+    """
+    if _DIGIT_RUN_RE.search(text) is None:
+        return []
+    masked = lookalikes.masked_part(text) if lookalikes is not None else None
+    if masked is None:
+        masked = mask_lookalikes(text)
     masked = blank(masked, unlabelled_serial_spans(masked))
     masked = _FAX_RE.sub(_blank, masked)
     masked = _NOT_PHONES_FROM_DIGIT_RE.sub(_blank, masked)
-    masked = _EXTENSION_RE.sub(_blank, masked)
+    masked = _EXTENSION_FROM_LETTER_RE.sub(_blank, masked)
     found: list[str] = []
-    for candidate in _CANDIDATE_RE.finditer(masked):
+    for candidate in _CANDIDATE_FROM_FIRST_CHAR_RE.finditer(masked):
         digit_count = len(_NON_DIGIT_RE.sub("", candidate.group(0)))
         if not _MIN_DIGITS <= digit_count <= _MAX_DIGITS:
             continue
@@ -88,10 +118,11 @@ def phones_in_text(text: str) -> list[str]:
     return found
 
 
-def reporter_phone_in_text(text: str) -> str | None:
+def reporter_phone_in_text(text: str, lookalikes: MaskedText | None = None) -> str | None:
     """The single phone number of the reporter in their own text (signature), None when absent or ambiguous.
 
-    Quoted and forwarded history is left out: numbers there belong to other people.
+    Quoted and forwarded history is left out: numbers there belong to other people. `lookalikes`: as for
+    phones_in_text.
     """
-    found = phones_in_text(reporters_own_text(text))
+    found = phones_in_text(reporters_own_text(text), lookalikes)
     return found[0] if len(found) == 1 else None

@@ -17,7 +17,7 @@ from parsers.email.headers import HeaderView, first_address, message_ids
 from parsers.email.quotes import split_body
 from parsers.email.structure import read_structure
 from parsers.email.views import TextViews, build_views
-from parsers.identifiers import extract_identifiers
+from parsers.identifiers import MaskedText, extract_identifiers, masked_lookalikes
 from parsers.language import detect_language
 from parsers.phone import reporter_phone_in_text
 from parsers.result import ParsedIntake
@@ -32,10 +32,11 @@ def _thread_ids(headers: HeaderView) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def _reporter(headers: HeaderView, views: TextViews) -> Reporter:
+def _reporter(headers: HeaderView, views: TextViews, lookalikes: MaskedText) -> Reporter:
     # Reply-To is where answers go, not who wrote: a form or a colleague may be named there.
     name, address = first_address(headers.text("from") or headers.text("sender"))
-    return Reporter(name=name or None, email=address.lower() or None, phone=reporter_phone_in_text(views.phone))
+    phone = reporter_phone_in_text(views.phone, lookalikes)
+    return Reporter(name=name or None, email=address.lower() or None, phone=phone)
 
 
 def _is_reply(headers: HeaderView, subject: str) -> bool:
@@ -48,8 +49,10 @@ def parse_email(raw: bytes, *, mailbox: Mailbox, received_at: datetime) -> Parse
     content = read_structure(message)
     subject = headers.text("subject")
     views = build_views(subject, content, split_body)
-    ids = extract_identifiers(views.identifiers)
-    reporter = _reporter(headers, views)
+    # The reporter's own text usually stands whole in the identifier text: its look-alike mask is shared.
+    lookalikes = masked_lookalikes(views.identifiers)
+    ids = extract_identifiers(views.identifiers, lookalikes=lookalikes)
+    reporter = _reporter(headers, views, lookalikes)
     auto_reason = auto_reply_reason(
         headers,
         content_type=content.content_type,

@@ -13,9 +13,11 @@ from email.errors import HeaderParseError
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses
+from typing import TypeVar, overload
 
 from parsers.email.charset import decode_bytes
 
+_Default = TypeVar("_Default")
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 _BRACKETED_ID = re.compile(r"<([^<>\s]+)>")
 # A header line without a colon-separated name is how arbitrary bytes look to the parser.
@@ -38,8 +40,8 @@ def decode_header_value(raw: str) -> str:
     if not unfolded.isascii():
         # Raw 8-bit headers (no encoded words) from clients that ignore RFC 2047.
         unfolded = decode_bytes(_raw_to_bytes(unfolded), None).text
-        if "=?" not in unfolded:
-            return unfolded.strip()
+    if "=?" not in unfolded:
+        return unfolded.strip()  # no encoded word: decode_header would hand the text back as it is
     try:
         chunks = decode_header(unfolded)
     except (HeaderParseError, ValueError, LookupError):
@@ -75,6 +77,20 @@ class HeaderView(Mapping[str, str]):
         if key not in self._decoded:
             self._decoded[key] = decode_header_value(self._raw[key][0])
         return self._decoded[key]
+
+    # Mapping's own `in` and `get` decode the value to learn whether it is there, and `get` of an absent name raises
+    # and catches a KeyError: both ask the raw fields instead.
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._raw
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+
+    @overload
+    def get(self, name: str, /, default: str | _Default) -> str | _Default: ...
+
+    def get(self, name: str, /, default: object = None) -> object:
+        return self[name] if name.lower() in self._raw else default
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._raw)

@@ -3,6 +3,10 @@
 Only the reporter's own words decide the language and the phone number, and only they belong in `description`;
 identifier extraction reads everything, so a marker recognised too early costs little and one missed costs a
 wrong language. Markers are those of Outlook (EN/PL), Gmail, Thunderbird, Apple Mail and webmail clients.
+
+Every marker needs a character most lines lack (a colon ends attributions and header fields, separators are runs of
+- _ = *, quotes start with >), so a line is tested against the patterns only when it, or for a two-line attribution
+the next line, holds one: the patterns were most of the time spent on bodies, and a few `in` tests are not.
 """
 
 from __future__ import annotations
@@ -49,6 +53,17 @@ class BodySplit:
         return f"{self.own}\n{self.signature}".strip()
 
 
+def _may_attribute(lines: list[str], index: int) -> bool:
+    """An attribution (one line, or two with the colon on the second) ends a line with a colon."""
+    return ":" in lines[index] or (index + 1 < len(lines) and ":" in lines[index + 1])
+
+
+def _may_open_history(lines: list[str], index: int) -> bool:
+    """A separator or rule holds one of - _ = *; forwarded, header and attribution lines need a colon."""
+    line = lines[index]
+    return "-" in line or "_" in line or "=" in line or "*" in line or _may_attribute(lines, index)
+
+
 def _is_header_block(lines: list[str], start: int) -> bool:
     if not _HEADER_FROM.match(lines[start]):
         return False
@@ -80,6 +95,8 @@ def _next_is_quote(lines: list[str], index: int) -> bool:
 def history_start(lines: list[str]) -> int:
     """Index of the first line of quoted or forwarded history that runs to the end; len(lines) when none."""
     for index, line in enumerate(lines):
+        if not _may_open_history(lines, index):
+            continue
         if _SEPARATOR.match(line) or _BEGIN_FORWARDED.match(line):
             return index
         if _RULE.match(line) and index + 1 < len(lines) and _is_header_block(lines, index + 1):
@@ -92,7 +109,7 @@ def history_start(lines: list[str]) -> int:
 def _signature_start(lines: list[str]) -> int:
     """Index of the signature delimiter in the own text; len(lines) when the signature cannot be told apart."""
     for index in range(len(lines) - 1, -1, -1):
-        if _SIGNATURE_DELIMITER.match(lines[index]):
+        if lines[index].startswith("--") and _SIGNATURE_DELIMITER.match(lines[index]):
             return index
     return len(lines)
 
@@ -112,9 +129,9 @@ def split_body(text: str) -> BodySplit:
         if skip:
             skip -= 1
             quoted_lines.append(line)
-        elif _QUOTED.match(line):
+        elif ">" in line and _QUOTED.match(line):
             quoted_lines.append(line)
-        elif span := _attribution_lines(head, index):
+        elif _may_attribute(head, index) and (span := _attribution_lines(head, index)):
             skip = span - 1
             quoted_lines.append(line)
         else:

@@ -75,6 +75,14 @@ class _Walker:
         self.content = MailContent()
         self._parts_seen = 0
         self._defects: set[str] = set()
+        # multipart/alternative describes its children to choose one, and the chosen one is walked: read each once.
+        self._described: dict[int, PartInfo] = {}
+
+    def _describe(self, part: Message) -> PartInfo:
+        info = self._described.get(id(part))
+        if info is None:
+            info = self._described[id(part)] = describe(part)
+        return info
 
     def finish(self) -> MailContent:
         if self._defects:
@@ -106,7 +114,7 @@ class _Walker:
             self._note(f"unreadable MIME part skipped ({type(exc).__name__})")
 
     def _read(self, part: Message, depth: int, target: list[str]) -> None:
-        info = describe(part)
+        info = self._describe(part)
         content_type = info.content_type
         if depth == 0:
             self.content.content_type = content_type
@@ -139,7 +147,7 @@ class _Walker:
 
     def _alternative(self, children: list[Message], depth: int, target: list[str]) -> None:
         """Plain text when it says something, else HTML, else the first part that reads as anything."""
-        described = [(child, describe(child)) for child in children]
+        described = [(child, self._describe(child)) for child in children]
         for child, info in described:
             if info.content_type == "text/plain" and not info.is_attachment:
                 text = self._text_of(child, info, "text/plain")

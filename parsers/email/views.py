@@ -33,12 +33,18 @@ def _joined(texts: list[str]) -> str:
     return "\n\n".join(stripped for text in texts if (stripped := clean_text(text).strip()))
 
 
+def _joined_again(texts: list[str]) -> str:
+    """What _joined gives for texts that _joined made: they are clean and stripped already (cleaning twice changes
+    nothing), so only the empty ones are left out."""
+    return "\n\n".join(text for text in texts if text)
+
+
 def build_views(subject: str, content: MailContent, split: Callable[[str], BodySplit]) -> TextViews:
     body = _joined(content.body)
     parts = split(body)
     enclosed = _joined(content.enclosed)
-    whole = _joined([body, enclosed])
-    identifiers = _joined([subject, whole, *content.attachment_texts])
+    whole = _joined_again([body, enclosed])
+    identifiers = _joined_again([_joined([subject]), whole, _joined(content.attachment_texts)])
     language = parts.own or parts.signature or subject or whole
     return TextViews(
         own=parts.own,

@@ -3,6 +3,9 @@
 Precision matters as much as recall: look-alikes (part numbers, MACs, versions, tax and bank numbers, invoices,
 orders, GTAC cases, RMAs, device ids, tickets, our own references) are blanked first, distinctive serial shapes are
 then believed anywhere, other serials and PartnerWorks contract numbers only after their label.
+
+The serial, contract and CLI label searches all read the masked text: one LabelGroup scan finds where any of their
+labels may begin, instead of a pass per search.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from parsers import cli_logs
 from parsers.cli_logs import serial_candidates_in_cli_output
+from parsers.identifiers import labels
 from parsers.identifiers.fields import identifiers_in_field
 from parsers.identifiers.labels import (
     hezo_contracts,
@@ -18,10 +23,11 @@ from parsers.identifiers.labels import (
     labelled_serials,
     unlabelled_serials,
 )
-from parsers.identifiers.lookalikes import mask_lookalikes
+from parsers.identifiers.lookalikes import MaskedText, mask_lookalikes, masked_lookalikes
 from parsers.identifiers.shapes import is_labelled_serial
+from parsers.wordscan import LabelGroup
 
-__all__ = ["Identifiers", "extract_identifiers", "mask_lookalikes"]
+__all__ = ["Identifiers", "MaskedText", "extract_identifiers", "mask_lookalikes", "masked_lookalikes"]
 
 
 @dataclass(frozen=True)
@@ -32,24 +38,37 @@ class Identifiers:
     contract_numbers: tuple[str, ...] = ()
 
 
+_MASKED_TEXT_LABELS = LabelGroup((*labels.LABEL_SEARCHES, *cli_logs.LABEL_SEARCHES))
+
+
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
 def extract_identifiers(
-    text: str, *, serial_fields: Sequence[str] = (), contract_fields: Sequence[str] = ()
+    text: str,
+    *,
+    serial_fields: Sequence[str] = (),
+    contract_fields: Sequence[str] = (),
+    lookalikes: MaskedText | None = None,
 ) -> Identifiers:
-    """Identifiers in form fields (first, each value classified by its shape) and then in `text`."""
+    """Identifiers in form fields (first, each value classified by its shape) and then in `text`.
+
+    `lookalikes`: masked_lookalikes(text), when the caller has it already.
+    """
     from_serial_fields = [identifiers_in_field(field) for field in serial_fields]
     from_contract_fields = [identifiers_in_field(field) for field in contract_fields]
     # Each field's own kind first: a contract typed into the serial field ranks after the contract field's values.
     serials = [value for found, _ in (*from_serial_fields, *from_contract_fields) for value in found]
     contracts = [value for _, found in (*from_contract_fields, *from_serial_fields) for value in found]
-    masked = mask_lookalikes(text)
+    if lookalikes is None or lookalikes.text != text:
+        lookalikes = masked_lookalikes(text)
+    masked = lookalikes.masked
+    scan = _MASKED_TEXT_LABELS.scan(masked)
     from_cli = [
-        (at, value.upper()) for at, value in serial_candidates_in_cli_output(masked) if is_labelled_serial(value)
+        (at, value.upper()) for at, value in serial_candidates_in_cli_output(masked, scan) if is_labelled_serial(value)
     ]
-    in_text = unlabelled_serials(masked) + labelled_serials(masked) + from_cli
+    in_text = unlabelled_serials(masked) + labelled_serials(masked, scan) + from_cli
     serials += [value for _, value in sorted(in_text)]
-    contracts += [value for _, value in sorted(hezo_contracts(masked) + labelled_contracts(masked))]
+    contracts += [value for _, value in sorted(hezo_contracts(masked) + labelled_contracts(masked, scan))]
     return Identifiers(_unique(serials), _unique(contracts))

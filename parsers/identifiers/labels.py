@@ -17,7 +17,7 @@ from parsers.identifiers.shapes import (
     is_labelled_serial,
     unlabelled_serial_spans,
 )
-from parsers.wordscan import LabelSearch
+from parsers.wordscan import LabelScan, LabelSearch
 
 Found = tuple[int, str]
 
@@ -61,6 +61,8 @@ _CONTRACT_GAP_BLOCKER_RE = re.compile(
 )
 _CONTRACT_TABLE_GAP_RE = re.compile(r"[\s:|#.\-–]*")  # label and value in neighbouring table cells or lines
 _MAX_CONTRACT_GAP = 40
+LABEL_SEARCHES = (_SERIAL_LABEL, _CONTRACT_LABEL)
+"""The label searches of this module, for a LabelGroup that scans a text once for them and others."""
 _CONTRACT_LIST_RE = re.compile(rf"\s*(?:,|;|/|&|\bi\b|\boraz\b|\band\b)\s*({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])")
 
 
@@ -93,10 +95,13 @@ def _value_after_label(text: str, position: int) -> re.Match[str] | None:
     return None
 
 
-def labelled_serials(text: str) -> list[Found]:
-    """Values after a serial label that pass the (looser) labelled-serial shape, including lists (`A, B i C`)."""
+def labelled_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
+    """Values after a serial label that pass the (looser) labelled-serial shape, including lists (`A, B i C`).
+
+    `scan`: a scan of `text` by a LabelGroup holding LABEL_SEARCHES (saves a pass over the text).
+    """
     found: list[Found] = []
-    for label in _SERIAL_LABEL.finditer(text):
+    for label in _SERIAL_LABEL.finditer(text, scan):
         token = _value_after_label(text, label.end())
         while token is not None and is_labelled_serial(token.group(0)):
             found.append((token.start(), token.group(0).upper()))
@@ -131,6 +136,10 @@ def _contract_after_label(text: str, label_end: int) -> Iterator[Found]:
         return
 
 
-def labelled_contracts(text: str) -> list[Found]:
-    """8-digit 4… numbers that follow a contract label closely, with nothing naming another document between."""
-    return [found for label in _CONTRACT_LABEL.finditer(text) for found in _contract_after_label(text, label.end())]
+def labelled_contracts(text: str, scan: LabelScan | None = None) -> list[Found]:
+    """8-digit 4… numbers that follow a contract label closely, with nothing naming another document between.
+
+    `scan`: as for labelled_serials.
+    """
+    labels = _CONTRACT_LABEL.finditer(text, scan)
+    return [found for label in labels for found in _contract_after_label(text, label.end())]

@@ -1,11 +1,18 @@
 """Numbers that resemble serials or contracts but are something else: blanked out before extraction.
 
 Blanking (spaces of the same length) keeps every offset, so the order of first appearance survives.
+
+The phone search masks the reporter's own text, which mostly stands whole in the identifier text, masked already.
+MaskedText hands out that part of the mask when it is provably what masking the part alone gives: the part is
+bounded by line breaks (which every look-behind and look-ahead here treats as it treats the text's ends) and no
+look-alike match crosses its ends (a match across an end could hide or make one inside). Otherwise the part is
+masked on its own.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from parsers.wordscan import LabelSearch
 
@@ -55,14 +62,16 @@ _UNLABELLED_FOREIGN: tuple[tuple[re.Pattern[str], int], ...] = (
         ),
         0,
     ),
+    # MACs, 00:04:96:9A:B4:F7 and 0004.969a.b4f7, found from their first separator: hex digits are a third of
+    # most text, separators are rare. The two forms cannot overlap (their characters differ), so two searches find
+    # what one alternation found.
     (
-        # MACs, 00:04:96:9A:B4:F7 and 0004.969a.b4f7
         re.compile(
-            r"[0-9A-Fa-f](?:(?<![0-9A-Fa-f:-].)[0-9A-Fa-f][:-](?:[0-9A-Fa-f]{2}[:-]){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
-            r"|(?<![0-9A-Fa-f.].)[0-9A-Fa-f]{3}(?:\.[0-9A-Fa-f]{4}){2}(?![0-9A-Fa-f.]))"
+            r"[:-](?<=(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}[:-])(?:[0-9A-Fa-f]{2}[:-]){4}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:-])"
         ),
-        0,
+        2,
     ),
+    (re.compile(r"\.(?<=(?<![0-9A-Fa-f.])[0-9A-Fa-f]{4}\.)[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}(?![0-9A-Fa-f.])"), 4),
     # Polish account number (NRB) without country code
     (re.compile(r"[0-9](?<![0-9][0-9])[0-9](?:[ ]?\d{4}){6}(?!\d)"), 0),
     # IBAN: found from its first digit, the two letters of the country before it
@@ -71,17 +80,50 @@ _UNLABELLED_FOREIGN: tuple[tuple[re.Pattern[str], int], ...] = (
 
 
 def blank(text: str, spans: list[tuple[int, int]]) -> str:
-    """`text` with each span replaced by as many spaces (offsets kept)."""
-    if not spans:
-        return text
-    chars = list(text)
-    for start, end in spans:
-        chars[start:end] = " " * (end - start)
-    return "".join(chars)
+    """`text` with each span (in bounds, in any order, overlapping or not) replaced by as many spaces.
+
+    Built from slices between the merged spans: a list of every character cost more than all the masking searches.
+    """
+    pieces: list[str] = []
+    kept_from = 0  # the text from here on is not blanked yet
+    for start, end in sorted(spans):
+        if end <= kept_from:
+            continue
+        start = max(start, kept_from)
+        pieces += (text[kept_from:start], " " * (end - start))
+        kept_from = end
+    return "".join((*pieces, text[kept_from:])) if pieces else text
+
+
+@dataclass(frozen=True)
+class MaskedText:
+    """`text` with its look-alikes blanked, and the extents of the matches that did it (look-behind letters in)."""
+
+    text: str
+    masked: str
+    extents: tuple[tuple[int, int], ...]
+
+    def masked_part(self, part: str) -> str | None:
+        """mask_lookalikes(part) read off this mask when `part` stands in `text` as described above, else None."""
+        start = self.text.find(part)
+        end = start + len(part)
+        if start < 0 or not part:
+            return None
+        if (start > 0 and self.text[start - 1] != "\n") or (end < len(self.text) and self.text[end] != "\n"):
+            return None
+        if any(first < cut < last for first, last in self.extents for cut in (start, end)):
+            return None
+        return self.masked[start:end]
+
+
+def masked_lookalikes(text: str) -> MaskedText:
+    """`text` with look-alike numbers replaced by spaces (same length, same offsets), and where the matches lay."""
+    unlabelled = [(m.start() - lead, m.end()) for pattern, lead in _UNLABELLED_FOREIGN for m in pattern.finditer(text)]
+    labelled = list(_LABELLED_FOREIGN.finditer(text))
+    masked = blank(text, unlabelled + [m.span("value") for m in labelled])
+    return MaskedText(text=text, masked=masked, extents=(*unlabelled, *(m.span() for m in labelled)))
 
 
 def mask_lookalikes(text: str) -> str:
     """`text` with look-alike numbers replaced by spaces (same length, same offsets)."""
-    spans = [(m.start() - lead, m.end()) for pattern, lead in _UNLABELLED_FOREIGN for m in pattern.finditer(text)]
-    spans += [m.span("value") for m in _LABELLED_FOREIGN.finditer(text)]
-    return blank(text, spans)
+    return masked_lookalikes(text).masked

@@ -14,7 +14,7 @@ from parsers.identifiers.lookalikes import _LABELLED_FOREIGN
 from parsers.identifiers.shapes import PARTNERWORKS_CONTRACT_RE, UNLABELLED_SERIAL_RE, unlabelled_serial_spans
 from parsers.language import _CLI_LINE_RE
 from parsers.vendor_cases import _GTAC, _RMA
-from parsers.wordscan import LabelSearch, lowered
+from parsers.wordscan import LabelGroup, LabelSearch, lowered
 
 SEARCHES = {
     "foreign": _LABELLED_FOREIGN,
@@ -55,6 +55,26 @@ def test_fast_search_finds_what_the_plain_pattern_finds(name: str, pieces: list[
     search = SEARCHES[name]
     text = "".join(pieces)
     assert [m.span() for m in search.finditer(text)] == [m.span() for m in search.exact.finditer(text)]
+
+
+ALL_SEARCHES = LabelGroup(SEARCHES.values())
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(piece(), max_size=14))
+def test_searches_sharing_a_group_scan_find_what_the_plain_patterns_find(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    scan = ALL_SEARCHES.scan(text)
+    for search in SEARCHES.values():
+        assert [m.span() for m in search.finditer(text, scan)] == [m.span() for m in search.exact.finditer(text)]
+
+
+def test_a_scan_serves_only_its_own_text_and_group() -> None:
+    scan = LabelGroup([_SERIAL_LABEL]).scan("S/N 2214G-00417")
+    with pytest.raises(ValueError, match="another text"):
+        list(_SERIAL_LABEL.finditer("S/N 2214G-00418", scan))
+    with pytest.raises(ValueError, match="without this search"):
+        list(_CONTRACT_LABEL.finditer(scan.text, scan))
 
 
 @settings(max_examples=300, deadline=None)
