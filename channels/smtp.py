@@ -251,6 +251,11 @@ async def start_smtp_server(
     with `sock`, serves on that listening socket instead (shared by several worker processes)."""
     tls_context = server_tls_context(settings)  # built once, shared by every session
     authenticator = RelayAuthenticator(settings.auth_users) if settings.auth_users else None
+    if authenticator is not None and authenticator.plain_text_logins:
+        log.warning(
+            "smtp.auth_users holds plain-text passwords; store scrypt hashes (hezo-gateway smtp-password)",
+            logins=authenticator.plain_text_logins,
+        )
     peers = PeerSessions(limit=settings.max_connections_per_peer)
     budget = ReceiveBudget(limit=settings.max_receiving_bytes)
 

@@ -10,7 +10,9 @@ aiosmtpd gives us the dialogue; this subclass adds what it lacks or gets wrong f
 - message data is gathered into one buffer that becomes the message bytes without a copy (aiosmtpd keeps a list
   of every line and then joins it: three times the message while it is received, see `DataReceiver`);
 - the plain `<local@domain>` of MAIL and RCPT is read without the e-mail package's full header grammar (see
-  `GatewaySMTP._getaddr`).
+  `GatewaySMTP._getaddr`);
+- AUTH credentials are checked in a worker thread (aiosmtpd calls its authenticator synchronously, and a scrypt
+  check takes a tenth of a second: every other session would wait for it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.smtp import MISSING, SMTP
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
 from gateway.logs import get_logger
 
@@ -42,6 +44,9 @@ _PLAIN_ANGLE_ADDRESS = re.compile(
     r"[ \t]*<([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>[ \t]*"
 )
+
+# What `_authenticate` answers aiosmtpd's auth_PLAIN/auth_LOGIN: "checked afterwards, off the event loop".
+_CHECK_IN_THREAD = AuthResult(success=False, handled=True)
 
 COMMAND_CALL_LIMITS: dict[str, int] = {
     # Per session. A trusted relay reusing its connection sends MAIL/RCPT/DATA/RSET per message, so those share
@@ -231,6 +236,7 @@ class GatewaySMTP(SMTP):
         self._peer_ip: str | None = None
         self._refused = False
         self._receiving_data = False
+        self._credentials: tuple[str, Any] | None = None
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # aiosmtpd parses every MAIL and RCPT argument with the e-mail package's full RFC 5322 grammar (and
@@ -241,12 +247,33 @@ class GatewaySMTP(SMTP):
         if plain is None or arg.startswith("(", plain.end()):
             try:
                 return super()._getaddr(arg)
-            except IndexError:  # the e-mail package's parser on `x@` and the like: unreadable, not a crash
+            except (IndexError, AttributeError):
+                # The e-mail package's parser fails so on `x@` or `x@[` (it expects header text, not arguments):
+                # an unreadable address (501), not an exception in the session.
                 return None, None
         address = plain.group(1)
         if self.local_part_limit and address.rindex("@") > self.local_part_limit:
             return None, None
         return address, arg[plain.end() :]
+
+    def _authenticate(self, mechanism: str, auth_data: Any) -> AuthResult:
+        # Called synchronously by aiosmtpd's auth_PLAIN/auth_LOGIN once they have the credentials: kept for the
+        # overrides below, which check them in a thread.
+        self._credentials = (mechanism, auth_data)
+        return _CHECK_IN_THREAD
+
+    async def _checked_off_loop(self, answer: AuthResult) -> AuthResult:
+        credentials, self._credentials = self._credentials, None
+        if answer is not _CHECK_IN_THREAD or credentials is None:
+            return answer  # no credentials came (a cancelled or malformed exchange), aiosmtpd has answered
+        mechanism, auth_data = credentials
+        return await asyncio.to_thread(super()._authenticate, mechanism, auth_data)
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._checked_off_loop(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._checked_off_loop(await super().auth_LOGIN(_, args))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # aiosmtpd calls this a second time after a STARTTLS handshake; count the TCP connection only once.

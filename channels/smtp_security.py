@@ -7,7 +7,10 @@ Security decisions made here:
 - AUTH (PLAIN, LOGIN) checks smtp.auth_users and is offered only inside TLS, so passwords never cross the wire in
   clear. It identifies a trusted relay (kept in the envelope); it never widens what is accepted: recipients stay
   limited to our own mailboxes for everybody, so a stolen password cannot turn the gateway into a relay.
-- Passwords are compared in constant time, and an unknown user costs the same comparison as a wrong password.
+- auth_users holds scrypt hashes (`hezo-gateway smtp-password` prints one); a plain-text value still works for
+  old configurations, compared in constant time, and is warned about at start. An unknown user costs the same
+  check as a wrong password. The check runs in a worker thread (see GatewaySMTP in smtp_protocol.py): scrypt takes
+  a tenth of a second, which would stall every other session if the event loop waited for it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from gateway.config import SmtpSettings
 from gateway.logs import get_logger
+from gateway.passwords import DUMMY_HASH, is_hash, verify_password
 
 log = get_logger("channels.smtp")
 
@@ -40,10 +44,23 @@ def server_tls_context(settings: SmtpSettings) -> ssl.SSLContext | None:
 
 
 class RelayAuthenticator:
-    """aiosmtpd `authenticator`: checks a login and password against smtp.auth_users."""
+    """aiosmtpd `authenticator`: checks a login and password against smtp.auth_users. Blocks while scrypt runs."""
 
     def __init__(self, users: Mapping[str, str]) -> None:
-        self._users = {login: password.encode() for login, password in users.items()}
+        self._users = dict(users)
+
+    @property
+    def plain_text_logins(self) -> list[str]:
+        return sorted(login for login, stored in self._users.items() if not is_hash(stored))
+
+    def check(self, login: str, password: bytes) -> bool:
+        stored = self._users.get(login)
+        if stored is None:
+            verify_password(password, DUMMY_HASH)
+            return False
+        if is_hash(stored):
+            return verify_password(password, stored)
+        return hmac.compare_digest(password, stored.encode())
 
     def __call__(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
@@ -51,9 +68,7 @@ class RelayAuthenticator:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         login = auth_data.login.decode("utf-8", errors="replace")
-        expected = self._users.get(login)
-        matches = hmac.compare_digest(auth_data.password, expected if expected is not None else b"\0" * 32)
-        if expected is None or not matches:
+        if not self.check(login, auth_data.password):
             log.warning("SMTP AUTH failed", login=login, mechanism=mechanism, peer=str(session.peer))
             return AuthResult(success=False, handled=False)
         return AuthResult(success=True, handled=False, auth_data=login)

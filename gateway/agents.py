@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import getpass
-import hashlib
-import hmac
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +12,7 @@ from aiohttp import web
 
 from gateway.config import Settings
 from gateway.pages import install_page_support, render
+from gateway.passwords import DUMMY_HASH, hash_password, read_new_password, verify_password
 from gateway.sessions import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -33,45 +29,11 @@ from gateway.sessions import (
 from gateway.store import web_queries
 from gateway.web import SETTINGS, STORE, check_api_token, json_error
 
-# scrypt (RFC 7914) from the standard library: memory-hard, so a stolen table is expensive to brute-force on GPUs.
-# N=2^15, r=8 costs 32 MiB and about a tenth of a second per check here; the parameters are stored with each hash,
-# so raising them later leaves old hashes verifiable.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
-SCRYPT_MAXMEM = 64 * 1024 * 1024
 MIN_PASSWORD_LENGTH = 12
 RATE_WINDOW = timedelta(minutes=15)
 # One office (one NAT address) hosts several agents, so an address may fail a few times more than one account.
 ADDRESS_LIMIT_FACTOR = 4
 LOGIN_PATH = "/agent/login"
-# Checked against when the account does not exist, so a missing account costs the same time as a wrong password.
-_DUMMY_HASH = "scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text + "=" * (-len(text) % 4))
-
-
-def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
-    salt = os.urandom(16)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=SCRYPT_MAXMEM, dklen=32)
-    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(key)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, expected = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        key = hashlib.scrypt(
-            password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM, dklen=32
-        )
-    except ValueError:
-        return False
-    return hmac.compare_digest(key, _unb64(expected))
 
 
 def safe_next(target: str | None) -> str:
@@ -168,7 +130,7 @@ async def login(request: web.Request) -> web.Response:
         return response
     async with request.app[STORE].reading() as conn:
         agent = await web_queries.agent_by_name(conn, name)
-    stored_hash = agent.password_hash if agent is not None and agent.active else _DUMMY_HASH
+    stored_hash = agent.password_hash if agent is not None and agent.active else DUMMY_HASH
     ok = await asyncio.to_thread(verify_password, password, stored_hash) and agent is not None and agent.active
     await request.app[STORE].run_in_transaction(
         lambda tx: web_queries.record_login_attempt(tx.conn, keys, now, ok, forget_before=now - RATE_WINDOW)
@@ -200,16 +162,6 @@ def install(app: web.Application) -> None:
 
 
 # -- command line --------------------------------------------------------------------------------------------------
-def read_new_password(stdin_is_tty: bool | None = None) -> str:
-    """Asked twice at a terminal (never echoed); the first line of stdin otherwise (for provisioning scripts)."""
-    if sys.stdin.isatty() if stdin_is_tty is None else stdin_is_tty:
-        first = getpass.getpass("Password: ")
-        if first != getpass.getpass("Repeat password: "):
-            raise ValueError("the two passwords differ")
-        return first
-    return sys.stdin.readline().rstrip("\r\n")
-
-
 async def add_agent_command(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.store import Store
 

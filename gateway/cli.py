@@ -54,6 +54,21 @@ def _cmd_sla_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_smtp_password(args: argparse.Namespace) -> int:
+    from gateway.passwords import hash_password, read_new_password
+
+    try:
+        password = read_new_password()
+    except ValueError as exc:
+        print(f"hezo-gateway: {exc}", file=sys.stderr)
+        return 2
+    if not password:
+        print("hezo-gateway: an empty password cannot protect a relay account", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
+
+
 async def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.service import serve
 
@@ -176,6 +191,11 @@ def build_parser() -> argparse.ArgumentParser:
     sla_due.add_argument("--window", required=True, choices=("8x5", "24x7"))
     sla_due.add_argument("--hours", type=float, default=1.0)
     sla_due.set_defaults(plain=_cmd_sla_due)
+
+    smtp_password = commands.add_parser(
+        "smtp-password", help="print an scrypt hash for [smtp] auth_users (password asked for, or read from stdin)"
+    )
+    smtp_password.set_defaults(plain=_cmd_smtp_password)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(run=_cmd_db_upgrade)

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway import agents
+from gateway import agents, passwords
 from gateway.sessions import PortalIdentity, Session, decode_session, encode_session
 from gateway.steps import PipelineDeps
 from gateway.store import Store, web_queries
@@ -34,12 +34,12 @@ async def login(client: Client, name: str = AGENT_NAME, password: str = AGENT_PA
 
 
 def test_hash_verifies_only_the_right_password() -> None:
-    hashed = agents.hash_password("correct horse battery staple")
+    hashed = passwords.hash_password("correct horse battery staple")
     assert hashed.startswith("scrypt$32768$8$1$")
-    assert agents.verify_password("correct horse battery staple", hashed)
-    assert not agents.verify_password("correct horse battery stapler", hashed)
-    assert hashed != agents.hash_password("correct horse battery staple"), "a random salt per hash"
-    assert not agents.verify_password("anything", "not-a-hash")
+    assert passwords.verify_password("correct horse battery staple", hashed)
+    assert not passwords.verify_password("correct horse battery stapler", hashed)
+    assert hashed != passwords.hash_password("correct horse battery staple"), "a random salt per hash"
+    assert not passwords.verify_password("anything", "not-a-hash")
 
 
 async def test_login_sets_a_signed_httponly_cookie_and_opens_the_desk(client: Client) -> None:
@@ -186,7 +186,7 @@ async def test_cli_adds_an_agent_from_stdin(tmp_path: Path, monkeypatch: pytest.
     finally:
         await store.close()
     assert agent is not None
-    assert agents.verify_password("a long enough password", agent.password_hash)
+    assert passwords.verify_password("a long enough password", agent.password_hash)
 
 
 def test_cli_registers_agents_add() -> None:

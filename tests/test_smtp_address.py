@@ -38,7 +38,7 @@ Reading = tuple[str | None, str | None]
 def both_readings(argument: str) -> tuple[Reading, Reading]:
     try:
         aiosmtpds = SMTP._getaddr(SESSION, argument)
-    except IndexError:  # the e-mail package's parser fails so on `x@`: to us an unreadable address
+    except (IndexError, AttributeError):  # the e-mail package's parser fails so on `x@`, `x@[`: unreadable
         aiosmtpds = (None, None)
     return SESSION._getaddr(argument), aiosmtpds
 
@@ -65,6 +65,7 @@ def test_known_forms() -> None:
         ("<jan@example.pl>(note) SIZE=1", ("jan@example.pl", "SIZE=1")),
         ("<jan@example..pl>", (None, None)),
         ("jan@", (None, None)),
+        ("0@[", (None, None)),
     ]:
         assert both_readings(argument) == (expected, expected), argument
 

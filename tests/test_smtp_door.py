@@ -9,6 +9,7 @@ import asyncio
 import re
 import smtplib
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ import pytest
 import trustme
 from sqlalchemy import Table, select
 
+from channels import smtp_security
 from channels.smtp import IntakeHandler, start_smtp_server
+from gateway import passwords
 from gateway.config import SmtpSettings
 from gateway.intake import Outcome, RawIntake
 from gateway.pipeline import submit
@@ -395,6 +398,67 @@ async def test_starttls_then_auth_identifies_a_trusted_relay(
     [stored] = await rows(deps, t.raw_inputs)
     assert stored["envelope"]["auth_user"] == "relay"
     assert stored["envelope"]["tls"]["version"].startswith("TLSv1.")
+
+
+async def test_relay_passwords_stored_as_scrypt_hashes_work_with_plain_and_login(
+    make_door: DoorFactory, certificate_authority: trustme.CA, tmp_path: Path
+) -> None:
+    hashed = passwords.hash_password("s3cret-pass", n=2**10)
+    door = await make_door(auth_users={"relay": hashed}, **tls_settings(certificate_authority, tmp_path))
+
+    def attempt(mechanism: str, password: str) -> int:
+        with door.client() as client:
+            client.starttls(context=client_context(certificate_authority))
+            client.ehlo()
+            client.user, client.password = "relay", password
+            authenticate = client.auth_plain if mechanism == "PLAIN" else client.auth_login
+            try:
+                return client.auth(mechanism, authenticate, initial_response_ok=mechanism == "PLAIN")[0]
+            except smtplib.SMTPAuthenticationError as exc:
+                return exc.smtp_code
+
+    def every_attempt() -> dict[tuple[str, str], int]:
+        return {
+            (mechanism, password): attempt(mechanism, password)
+            for mechanism in ("PLAIN", "LOGIN")
+            for password in ("s3cret-pass", "wrong", hashed)  # the hash itself is no password
+        }
+
+    answers = await in_thread(every_attempt)
+    assert answers == {
+        ("PLAIN", "s3cret-pass"): 235, ("PLAIN", "wrong"): 535, ("PLAIN", hashed): 535,
+        ("LOGIN", "s3cret-pass"): 235, ("LOGIN", "wrong"): 535, ("LOGIN", hashed): 535,
+    }  # fmt: skip
+
+
+async def test_other_sessions_are_served_while_a_password_is_being_checked(
+    make_door: DoorFactory, certificate_authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scrypt takes a tenth of a second; were it run on the event loop, every other session would wait."""
+    door = await make_door(auth_users={"relay": passwords.DUMMY_HASH}, **tls_settings(certificate_authority, tmp_path))
+    other_session_served = threading.Event()
+
+    def slow_check(password: bytes, stored: str) -> bool:
+        # Holds the check until another session has had an answer: only possible if the loop is free meanwhile.
+        return other_session_served.wait(timeout=20) and password == b"s3cret-pass"
+
+    monkeypatch.setattr(smtp_security, "verify_password", slow_check)
+
+    def log_in() -> int:
+        with door.client() as client:
+            client.starttls(context=client_context(certificate_authority))
+            client.ehlo()
+            return client.login("relay", "s3cret-pass")[0]
+
+    def another_session() -> int:
+        with door.client() as client:
+            code = client.noop()[0]
+        other_session_served.set()
+        return code
+
+    login = asyncio.ensure_future(in_thread(log_in))
+    assert await in_thread(another_session) == 250
+    assert await login == 235
 
 
 async def test_tls_without_relay_accounts_offers_no_auth_and_still_takes_mail(

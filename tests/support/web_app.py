@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from channels import console, hotline, portal
-from gateway import agents, api, desk
+from gateway import agents, api, desk, passwords
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.sessions import PortalIdentity, sign_portal_link
@@ -58,7 +58,7 @@ async def add_agent(deps: PipelineDeps, name: str = AGENT_NAME, password: str = 
     async with deps.store.engine.begin() as conn:
         created = utc(deps.clock())
         assert created is not None
-        hashed = agents.hash_password(password, **_FAST)
+        hashed = passwords.hash_password(password, **_FAST)
         assert await web_queries.add_agent(conn, name, "Anna Nowak", hashed, created)
 
 
