@@ -26,9 +26,11 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     )
 
 
-def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+def _stderr_logger(*_args: Any) -> structlog.WriteLogger:
     # Looked up at use, not at configuration: stdout belongs to the commands' results (`parse`, `calls import`).
-    return structlog.PrintLogger(file=sys.stderr)
+    # WriteLogger writes a line and its newline in one call (print() makes two), so the lines of several worker
+    # processes sharing one stderr never run into each other.
+    return structlog.WriteLogger(file=sys.stderr)
 
 
 def get_logger(name: str) -> Any:

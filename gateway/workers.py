@@ -10,7 +10,9 @@ How: the parent applies migrations once, binds the SMTP and HTTP sockets, then f
 loop or thread exists. Every worker accepts on the same sockets (the kernel hands each connection to one of them).
 Only worker 0 polls IMAP: two pollers on one mailbox would fetch and move the same messages. Sessions of agents
 are signed with a key all workers share (a random one per start when none is configured). The parent restarts a
-worker that dies, forwards SIGTERM/SIGINT to all of them and exits when they have stopped.
+worker that dies, forwards SIGTERM/SIGINT to all of them and exits when they have stopped. Should the parent itself
+die (SIGKILL, OOM killer), the workers notice (the pipe it held open reads end-of-file) and stop too: no orphan
+keeps serving on a port nobody manages.
 """
 
 from __future__ import annotations
@@ -73,7 +75,19 @@ def worker_settings(settings: Settings, index: int, session_secret: str) -> Sett
     return settings.model_copy(update={"web": web, "imap": imap})
 
 
-def _run_worker(settings: Settings, listeners: Listeners, index: int) -> int:
+def _stop_when_parent_dies(parent_alive: int) -> None:
+    """Once the loop runs: SIGTERM to ourselves (the graceful stop) when the parent's end of the pipe is closed."""
+    loop = asyncio.get_running_loop()
+
+    def parent_gone() -> None:
+        loop.remove_reader(parent_alive)
+        log.error("the parent process is gone, stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    loop.add_reader(parent_alive, parent_gone)
+
+
+def _run_worker(settings: Settings, listeners: Listeners, index: int, parent_alive: int) -> int:
     """The body of a forked worker; never returns to the parent's code."""
     import structlog
 
@@ -82,8 +96,12 @@ def _run_worker(settings: Settings, listeners: Listeners, index: int) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, signal.SIG_DFL)  # the parent's handlers; serve() installs the loop's own
     structlog.contextvars.bind_contextvars(worker=index)
+
+    async def ready(_gateway: object) -> None:
+        _stop_when_parent_dies(parent_alive)
+
     try:
-        return asyncio.run(serve(settings, listeners=listeners, migrate=False))
+        return asyncio.run(serve(settings, listeners=listeners, migrate=False, ready=ready))
     except Exception:
         log.exception("worker failed")
         return 1
@@ -107,6 +125,8 @@ def run_workers(settings: Settings, *, on_listening: Callable[[Listeners], None]
 
     asyncio.run(migrate())  # once, here: several processes migrating at once would race
     listeners = bind_listeners(settings)
+    # Nothing is ever written: the workers only watch for the end-of-file that the parent's death causes.
+    parent_alive, parent_holds = os.pipe()
     shared_secret = settings.web.session_secret or secrets.token_hex(32)
     stopping = False
     workers: dict[int, _Worker] = {}
@@ -114,7 +134,8 @@ def run_workers(settings: Settings, *, on_listening: Callable[[Listeners], None]
     def start(index: int, quick_deaths: int = 0) -> None:
         pid = os.fork()
         if pid == 0:
-            code = _run_worker(worker_settings(settings, index, shared_secret), listeners, index)
+            os.close(parent_holds)
+            code = _run_worker(worker_settings(settings, index, shared_secret), listeners, index, parent_alive)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import smtplib
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,9 +23,10 @@ from gateway.workers import worker_settings
 from tests.conftest import REPO_ROOT
 from tests.support.web_app import csrf_of
 from tests.test_pipeline import simple_mail
-from tests.test_serve import STARTUP_DEADLINE_S, _wait_for_event, start_gateway
+from tests.test_serve import STARTUP_DEADLINE_S
 
 AGENT, PASSWORD = "anna", "dobre-haslo-2026"
+WATCHDOG_S = 120
 
 
 def test_imap_runs_in_worker_zero_only_and_every_worker_signs_sessions_alike() -> None:
@@ -40,16 +46,70 @@ def _add_agent(tmp_path: Path) -> None:
     )  # fmt: skip
 
 
-def _end(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.kill()
+def start_gateway(tmp_path: Path, **env: str) -> subprocess.Popen[str]:
+    """As test_serve's, in a process group of its own: the watchdog and the clean-up can end every worker too."""
+    environment = {
+        **os.environ,
+        "HEZO_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}",
+        "HEZO_STORAGE__DIR": str(tmp_path / "data"),
+        "HEZO_HTTP__PORT": "0",
+        "HEZO_SMTP__PORT": "0",
+        "HEZO_LOG__FORMAT": "json",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve"],
+        cwd=REPO_ROOT, env=environment, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def ended(process: subprocess.Popen[str]) -> Iterator[None]:
+    """Whatever happens: the parent and any worker left killed, so nothing outlives the test."""
+    try:
+        yield
+    finally:
+        _kill_group(process)
         process.wait()
-    if process.stderr is not None:
-        process.stderr.close()
+        if process.stderr is not None:
+            process.stderr.read()
+            process.stderr.close()
 
 
-def _started_workers(stream: IO[str], count: int) -> list[dict[str, Any]]:
-    return [_wait_for_event(stream, "gateway started") for _ in range(count)]
+def _wait_for_events(stream: IO[str], wanted: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Reads JSON log lines until each event has appeared as often as wanted, in whatever order the processes
+    wrote them (a worker may log before its parent does)."""
+    found: dict[str, list[dict[str, Any]]] = {event: [] for event in wanted}
+    seen = []
+    for line in stream:
+        seen.append(line)
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("event") in found:
+            found[record["event"]].append(record)
+        if all(len(found[event]) >= count for event, count in wanted.items()):
+            return found
+    raise AssertionError(f"the gateway's log ended before {wanted}:\n{''.join(seen)}")
+
+
+@contextmanager
+def watchdog(process: subprocess.Popen[str]) -> Iterator[None]:
+    """A wait for a log line that never comes must not hang the suite: after a deadline the parent and its workers
+    are killed, the log ends and the wait fails."""
+    timer = threading.Timer(WATCHDOG_S, _kill_group, (process,))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _send_mails(port: int, tags: list[str]) -> None:
@@ -66,12 +126,13 @@ def _stored_requests(tmp_path: Path) -> list[str]:
 async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_killed(tmp_path: Path) -> None:
     _add_agent(tmp_path)
     process = start_gateway(tmp_path, HEZO_SERVE__WORKERS="2")
-    try:
-        assert process.stderr is not None
-        parent = _wait_for_event(process.stderr, "workers started")
+    assert process.stderr is not None
+    with watchdog(process), ended(process):
+        started = _wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
+        assert {record["worker"] for record in started["gateway started"]} == {0, 1}
+        [parent] = started["workers started"]
         http_port = int(parent["http"].rsplit(":", 1)[1])
         smtp_port = int(parent["smtp"].rsplit(":", 1)[1])
-        assert {record["worker"] for record in _started_workers(process.stderr, 2)} == {0, 1}
         desk = f"http://127.0.0.1:{http_port}/desk/"
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
             page = await (await browser.get(f"http://127.0.0.1:{http_port}/agent/login")).text()
@@ -84,9 +145,8 @@ async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_kil
             # kept by the parent lets them accept the cookie signed before.
             for pid in parent["pids"]:
                 os.kill(pid, signal.SIGKILL)
-            for _ in parent["pids"]:
-                _wait_for_event(process.stderr, "worker exited, starting it again")
-            assert {record["worker"] for record in _started_workers(process.stderr, 2)} == {0, 1}
+            restarted = _wait_for_events(process.stderr, {"worker exited, starting it again": 2, "gateway started": 2})
+            assert {record["worker"] for record in restarted["gateway started"]} == {0, 1}
 
             async with browser.get(desk, allow_redirects=False) as after_restart:
                 assert after_restart.status == 200, "the session signed before the restart was refused"
@@ -97,18 +157,27 @@ async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_kil
         assert [key.split("#")[0] for key in _stored_requests(tmp_path)] == expected
 
         process.send_signal(signal.SIGTERM)
-        _wait_for_event(process.stderr, "workers stopped")
+        _wait_for_events(process.stderr, {"workers stopped": 1})
         assert process.wait(timeout=STARTUP_DEADLINE_S) == 0
-    finally:
-        _end(process)
+
+
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    process = start_gateway(tmp_path, HEZO_SERVE__WORKERS="2")
+    assert process.stderr is not None
+    with watchdog(process), ended(process):
+        _wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
+        process.kill()  # SIGKILL: the parent can forward nothing
+        stopped = _wait_for_events(process.stderr, {"the parent process is gone, stopping": 2, "gateway stopped": 2})
+        assert {record["worker"] for record in stopped["gateway stopped"]} == {0, 1}
+        process.wait()
+        # The log pipe ends only when every process holding it has exited: no worker outlives its parent.
+        assert "gateway started" not in process.stderr.read()
 
 
 def test_a_worker_that_cannot_start_stops_the_gateway_with_an_error(tmp_path: Path) -> None:
     missing = str(tmp_path / "missing.pem")
     process = start_gateway(tmp_path, HEZO_SERVE__WORKERS="2", HEZO_SMTP__TLS_CERT=missing, HEZO_SMTP__TLS_KEY=missing)
-    try:
-        assert process.stderr is not None
-        _wait_for_event(process.stderr, "worker keeps dying at start, stopping the gateway")
+    assert process.stderr is not None
+    with watchdog(process), ended(process):
+        _wait_for_events(process.stderr, {"worker keeps dying at start, stopping the gateway": 1})
         assert process.wait(timeout=STARTUP_DEADLINE_S) == 1
-    finally:
-        _end(process)
