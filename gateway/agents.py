@@ -44,13 +44,16 @@ def safe_next(target: str | None) -> str:
 
 
 async def current_agent(request: web.Request) -> web_queries.Agent | None:
-    """The logged-in agent, looked up on every request so a deactivated account loses access at once."""
+    """The logged-in agent, looked up on every request so a deactivated account or a logged-out session (any copy of
+    its cookie) loses access at once."""
     session = session_of(request)
     if session is None or session.agent is None:
         return None
     async with request.app[STORE].reading() as conn:
         agent = await web_queries.agent_by_name(conn, session.agent)
-    return agent if agent is not None and agent.active else None
+        if agent is None or not agent.active or await web_queries.session_revoked(conn, session.sid):
+            return None
+    return agent
 
 
 async def agent_page(request: web.Request) -> tuple[web_queries.Agent, Session]:
@@ -148,6 +151,14 @@ async def logout(request: web.Request) -> web.Response:
     form = await request.post()
     if not csrf_valid(request, session_of(request), str(form.get(CSRF_FIELD, ""))):
         return forbidden_page(request, "csrf_failed")
+    session = session_of(request)
+    if session is not None and session.agent is not None:
+        # Clearing our cookie is not enough: a copy of it (another tab's jar, a stolen one) must stop working too.
+        now = datetime.now(UTC)
+        expires_at = datetime.fromtimestamp(session.expires, UTC)
+        await request.app[STORE].run_in_transaction(
+            lambda tx: web_queries.revoke_session(tx.conn, session.sid, expires_at, now=now)
+        )
     response = web.HTTPSeeOther(LOGIN_PATH)
     clear_session_cookie(response)
     raise response

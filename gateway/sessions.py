@@ -1,9 +1,11 @@
 """Signed session cookies and the CSRF tokens bound to them, for agents and for portal users.
 
-The cookie holds the whole session (no server-side session table): a random id, an expiry, and who the visitor is
-(an agent name, or the portal identity from a signed link). It is signed with HMAC-SHA256 under web.session_secret;
-an empty secret means a random key per start, which ends every session on restart — set one in production, the
-same on every gateway process behind one address.
+The cookie holds the whole session: a random id, an expiry, and who the visitor is (an agent name, or the portal
+identity from a signed link). The only server-side part is the list of agents' sessions ended by logout (checked on
+every agents' request, see agents.current_agent), so a copy of a logged-out cookie is refused too. The cookie is
+signed with HMAC-SHA256 under web.session_secret; an empty secret means a random key per start, which ends every
+session on restart — set one in production, the same on every gateway host behind one address (the worker
+processes of one `serve` share theirs).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway import agents, passwords
-from gateway.sessions import PortalIdentity, Session, decode_session, encode_session
+from gateway.sessions import SESSION_COOKIE, PortalIdentity, Session, decode_session, encode_session
 from gateway.steps import PipelineDeps
 from gateway.store import Store, web_queries
 from tests.support.web_app import AGENT_NAME, AGENT_PASSWORD, add_agent, csrf_of, web_app, web_settings
@@ -77,6 +78,30 @@ async def test_logout_needs_csrf_and_ends_the_session(client: Client) -> None:
     out = await client.post("/agent/logout", data={"csrf_token": csrf_of(page)}, allow_redirects=False)
     assert out.status == 303
     assert (await client.get("/desk/", allow_redirects=False)).status == 303
+
+
+async def test_logout_ends_every_copy_of_the_session_cookie(client: Client, deps: PipelineDeps) -> None:
+    await login(client)
+    copied = {SESSION_COOKIE: client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value}
+    assert (await client.get("/desk/", cookies=copied, allow_redirects=False)).status == 200
+    page = await (await client.get("/desk/")).text()
+    assert (await client.post("/agent/logout", data={"csrf_token": csrf_of(page)}, allow_redirects=False)).status == 303
+    # The copy still carries a valid signature and expiry: only the server-side revocation refuses it.
+    assert (await client.get("/desk/", cookies=copied, allow_redirects=False)).status == 303
+    await login(client)  # a new login is a new session, unaffected
+    assert (await client.get("/desk/", allow_redirects=False)).status == 200
+
+
+async def test_revocations_are_forgotten_once_their_cookie_would_have_expired(deps: PipelineDeps) -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    await deps.store.run_in_transaction(
+        lambda tx: web_queries.revoke_session(tx.conn, "old", now - timedelta(minutes=1), now=now - timedelta(hours=8))
+    )
+    await deps.store.run_in_transaction(
+        lambda tx: web_queries.revoke_session(tx.conn, "new", now + timedelta(hours=8), now=now)
+    )
+    async with deps.store.reading() as conn:
+        assert [await web_queries.session_revoked(conn, sid) for sid in ("old", "new")] == [False, True]
 
 
 async def test_failed_logins_are_limited_per_account(client: Client, deps: PipelineDeps) -> None:

@@ -242,6 +242,14 @@ login_attempts = Table(
 )
 Index("ix_login_attempts_key_at", login_attempts.c.key, login_attempts.c.at)
 
+revoked_sessions = Table(
+    "revoked_sessions",
+    metadata,
+    # An agent's session ended by logout: a copy of its cookie (another browser, a stolen one) is refused too.
+    Column("sid", String(64), primary_key=True),
+    _ts("expires_at"),  # when the cookie would have expired anyway: the row can be forgotten after that
+)
+
 imap_state = Table(
     "imap_state",
     metadata,

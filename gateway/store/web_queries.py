@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -55,6 +56,20 @@ async def record_login_attempt(
     window is ever asked about, and without forgetting the table would grow with every login for ever."""
     await conn.execute(delete(t.login_attempts).where(t.login_attempts.c.at < forget_before))
     await conn.execute(insert(t.login_attempts), [{"key": key, "at": at, "succeeded": succeeded} for key in keys])
+
+
+async def revoke_session(conn: AsyncConnection, sid: str, expires_at: datetime, *, now: datetime) -> None:
+    """Ends a session for every copy of its cookie (logout). Revocations of sessions that have expired by now are
+    forgotten: their cookies are refused anyway, and the table would otherwise grow with every logout."""
+    await conn.execute(delete(t.revoked_sessions).where(t.revoked_sessions.c.expires_at < now))
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = dialect_insert(t.revoked_sessions).on_conflict_do_nothing()  # a second logout of the same session
+    await conn.execute(statement, {"sid": sid, "expires_at": expires_at})
+
+
+async def session_revoked(conn: AsyncConnection, sid: str) -> bool:
+    query = select(t.revoked_sessions.c.sid).where(t.revoked_sessions.c.sid == sid)
+    return (await conn.execute(query)).first() is not None
 
 
 async def failed_logins_since(conn: AsyncConnection, key: str, since: datetime) -> int:
