@@ -8,8 +8,9 @@ IMMEDIATE, busy timeout), each with its own group commit.
 
 How: the parent applies migrations once, binds the SMTP and HTTP sockets, then forks the workers before any event
 loop or thread exists. Every worker accepts on the same sockets (the kernel hands each connection to one of them).
-Only worker 0 polls IMAP: two pollers on one mailbox would fetch and move the same messages. Sessions of agents
-are signed with a key all workers share (a random one per start when none is configured). The parent restarts a
+Each IMAP account is polled by one worker only (two pollers on one mailbox would fetch and move the same
+messages). Sessions of agents are signed with a key all workers share (a random one per start when none is
+configured). The parent restarts a
 worker that dies, forwards SIGTERM/SIGINT to all of them and exits when they have stopped. Should the parent itself
 die (SIGKILL, OOM killer), the workers notice (the pipe it held open reads end-of-file) and stop too: no orphan
 keeps serving on a port nobody manages.
@@ -69,9 +70,15 @@ def bind_listeners(settings: Settings) -> Listeners:
 
 
 def worker_settings(settings: Settings, index: int, session_secret: str) -> Settings:
-    """What worker `index` runs with: IMAP on worker 0 only, the shared session key."""
+    """What worker `index` runs with: its share of the IMAP accounts, the shared session key.
+
+    Each account is polled by exactly one worker (two pollers on one mailbox would fetch and move the same
+    messages); with several accounts (pomoc@ and escalation@) they are dealt out, so their mailboxes are read in
+    parallel.
+    """
     web = settings.web.model_copy(update={"session_secret": session_secret})
-    imap = settings.imap if index == 0 else settings.imap.model_copy(update={"enabled": False})
+    mine = [account for n, account in enumerate(settings.imap.accounts) if n % settings.serve.workers == index]
+    imap = settings.imap.model_copy(update={"accounts": mine, "enabled": settings.imap.enabled and bool(mine)})
     return settings.model_copy(update={"web": web, "imap": imap})
 
 

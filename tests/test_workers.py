@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import aiohttp
 
-from gateway.config import ImapAccount, ImapSettings, Settings, WebSettings
+from gateway.config import ImapAccount, ImapSettings, ServeSettings, Settings, WebSettings
 from gateway.workers import worker_settings
 from tests.conftest import REPO_ROOT
 from tests.support.web_app import csrf_of
@@ -29,13 +29,25 @@ AGENT, PASSWORD = "anna", "dobre-haslo-2026"
 WATCHDOG_S = 120
 
 
-def test_imap_runs_in_worker_zero_only_and_every_worker_signs_sessions_alike() -> None:
-    account = ImapAccount(mailbox="pomoc", host="imap.example.pl", username="u", password="p")
-    settings = Settings(imap=ImapSettings(enabled=True, accounts=[account]), web=WebSettings(session_secret=""))
+def test_each_imap_account_is_polled_by_one_worker_and_every_worker_signs_sessions_alike() -> None:
+    accounts = [
+        ImapAccount(mailbox=mailbox, host="imap.example.pl", username=f"u{n}", password="p")
+        for n, mailbox in enumerate(["pomoc", "escalation", "pomoc"])
+    ]
+    settings = Settings(
+        imap=ImapSettings(enabled=True, accounts=accounts), serve=ServeSettings(workers=2), web=WebSettings()
+    )
     first, second = (worker_settings(settings, index, "shared-key") for index in (0, 1))
-    assert (first.imap.enabled, second.imap.enabled) == (True, False)
+    assert [a.username for a in first.imap.accounts] == ["u0", "u2"]
+    assert [a.username for a in second.imap.accounts] == ["u1"]
+    assert first.imap.enabled and second.imap.enabled
     assert first.web.session_secret == second.web.session_secret == "shared-key"
     assert first.smtp == second.smtp == settings.smtp
+    # more workers than accounts: the rest poll nothing; IMAP switched off stays off everywhere
+    third = worker_settings(settings.model_copy(update={"serve": ServeSettings(workers=4)}), 3, "k")
+    assert (third.imap.enabled, third.imap.accounts) == (False, [])
+    off = settings.model_copy(update={"imap": settings.imap.model_copy(update={"enabled": False})})
+    assert not worker_settings(off, 0, "k").imap.enabled
 
 
 def _add_agent(tmp_path: Path) -> None:
