@@ -19,6 +19,7 @@ from typing import IO, Any
 import aiohttp
 
 from gateway.config import ImapAccount, ImapSettings, ServeSettings, Settings, WebSettings
+from gateway.schema import Mailbox
 from gateway.workers import worker_settings
 from tests.conftest import REPO_ROOT
 from tests.support.web_app import csrf_of
@@ -27,12 +28,13 @@ from tests.test_serve import STARTUP_DEADLINE_S
 
 AGENT, PASSWORD = "anna", "dobre-haslo-2026"
 WATCHDOG_S = 120
+MAILBOXES: list[Mailbox] = ["pomoc", "escalation", "pomoc"]
 
 
 def test_each_imap_account_is_polled_by_one_worker_and_every_worker_signs_sessions_alike() -> None:
     accounts = [
         ImapAccount(mailbox=mailbox, host="imap.example.pl", username=f"u{n}", password="p")
-        for n, mailbox in enumerate(["pomoc", "escalation", "pomoc"])
+        for n, mailbox in enumerate(MAILBOXES)
     ]
     settings = Settings(
         imap=ImapSettings(enabled=True, accounts=accounts), serve=ServeSettings(workers=2), web=WebSettings()
