@@ -325,3 +325,16 @@ async def test_a_session_knows_the_same_commands_and_auth_mechanisms_as_aiosmtpd
     assert ours._smtp_methods.keys() == plain._smtp_methods.keys()
     assert ours._smtp_methods["DATA"] == ours.smtp_DATA  # our own DATA, not aiosmtpd's
     assert ours._auth_methods.keys() == plain._auth_methods.keys() == {"LOGIN", "PLAIN"}
+
+
+async def test_the_intake_handler_shows_aiosmtpd_the_same_hooks_as_with_every_member_listed() -> None:
+    class Plain(IntakeHandler):
+        def __dir__(self) -> list[str]:
+            return list(object.__dir__(self))
+
+    settings = SmtpSettings()
+    handlers = [kind(lambda raw: None, {"pomoc@myhezo.pl": "pomoc"}, settings) for kind in (IntakeHandler, Plain)]  # type: ignore[arg-type, return-value]
+    ours, plain = (GatewaySMTP(handler, peers=PeerSessions(limit=1)) for handler in handlers)
+    assert ours._handle_hooks.keys() == plain._handle_hooks.keys() == {"DATA", "EHLO", "RCPT", "exception"}
+    assert ours._auth_methods.keys() == plain._auth_methods.keys()
+    assert ours._ehlo_hook_ver == plain._ehlo_hook_ver == "new"  # the 5-argument hook, read off its __signature__
