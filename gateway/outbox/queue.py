@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from gateway.store import Store, WriteTx
 from gateway.store import tables as t
 from gateway.store.reads import utc
+from gateway.store.sqlite_direct import prepared
 
 
 @dataclass(frozen=True)
@@ -33,18 +34,32 @@ class OutboxRow:
     """The request it belongs to (reference, data, response_due, mailbox), read with the claim."""
 
 
-def _due(now: datetime) -> Any:
-    pending = and_(t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= now)
-    expired_lease = and_(t.outbox.c.status == "sending", t.outbox.c.claimed_until < now)
-    return or_(pending, expired_lease)
-
-
 _CLAIMED_COLUMNS = (
     *t.outbox.c,
     t.requests.c.reference,
     t.requests.c.data.label("request_data"),
     t.requests.c.response_due,
     t.requests.c.mailbox,
+)
+# Built once (the dispatcher claims after every intake): values travel as bind parameters, so the SQLite writer may
+# run them directly. Due: pending and its time has come, or sending with a lease that has run out.
+_DUE = or_(
+    and_(t.outbox.c.status == "pending", t.outbox.c.next_attempt_at <= bindparam("now")),
+    and_(t.outbox.c.status == "sending", t.outbox.c.claimed_until < bindparam("now")),
+)
+_CLAIM = prepared(
+    select(*_CLAIMED_COLUMNS)
+    .join(t.requests, t.requests.c.id == t.outbox.c.request_id)
+    .where(_DUE)
+    .order_by(t.outbox.c.id)
+    .limit(bindparam("limit"))
+)
+# On PostgreSQL several gateway processes claim at once: each skips the rows another has locked.
+_CLAIM_SKIPPING_LOCKED = _CLAIM.with_for_update(skip_locked=True, of=t.outbox)
+_TAKE = prepared(
+    update(t.outbox)
+    .where(t.outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status="sending", claimed_by=bindparam("worker"), claimed_until=bindparam("until"))
 )
 
 
@@ -61,24 +76,13 @@ def _row(r: Any, now: datetime) -> OutboxRow:
 
 
 async def claim(store: Store, *, worker: str, now: datetime, lease: timedelta, limit: int) -> list[OutboxRow]:
-    query = (
-        select(*_CLAIMED_COLUMNS)
-        .join(t.requests, t.requests.c.id == t.outbox.c.request_id)
-        .where(_due(now))
-        .order_by(t.outbox.c.id)
-        .limit(limit)
-    )
-    if store.backend == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=t.outbox)
+    query = _CLAIM_SKIPPING_LOCKED if store.backend == "postgresql" else _CLAIM
 
     async def work(tx: WriteTx) -> list[OutboxRow]:
-        rows = list(await tx.conn.execute(query))
+        rows = list(await tx.conn.execute(query, {"now": now, "limit": limit}))
         if rows:
-            await tx.conn.execute(
-                update(t.outbox)
-                .where(t.outbox.c.id.in_([r.id for r in rows]))
-                .values(status="sending", claimed_by=worker, claimed_until=now + lease)
-            )
+            taken = {"ids": [r.id for r in rows], "worker": worker, "until": now + lease}
+            await tx.conn.execute(_TAKE, taken)
         return [_row(r, now) for r in rows]
 
     return await store.run_in_transaction(work)
