@@ -7,21 +7,27 @@ import json
 import os
 import signal
 import smtplib
-import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
+import asyncpg
+import pytest
+from sqlalchemy import select
 
 from gateway.config import ImapAccount, ImapSettings, ServeSettings, Settings, WebSettings
 from gateway.schema import Mailbox
+from gateway.store import Store
+from gateway.store import tables as t
 from gateway.workers import worker_settings
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, postgres_url
+from tests.support.system import skip_or_fail
 from tests.support.web_app import csrf_of
 from tests.test_pipeline import simple_mail
 from tests.test_serve import STARTUP_DEADLINE_S
@@ -52,19 +58,44 @@ def test_each_imap_account_is_polled_by_one_worker_and_every_worker_signs_sessio
     assert not worker_settings(off, 0, "k").imap.enabled
 
 
-def _add_agent(tmp_path: Path) -> None:
-    environment = {**os.environ, "HEZO_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"}
+def _sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.system)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database the gateway's own processes open from settings alone: on PostgreSQL a database per test."""
+    if request.param == "sqlite":
+        yield _sqlite_url(tmp_path)
+        return
+    server = postgres_url()
+    name = f"workers_{uuid.uuid4().hex[:12]}"
+    dsn = server.replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        admin = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        skip_or_fail(f"PostgreSQL not reachable at {server}: {exc}")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield server.rsplit("/", 1)[0] + f"/{name}"
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _add_agent(tmp_path: Path, database_url: str) -> None:
+    environment = {**os.environ, "HEZO_DATABASE__URL": database_url}
     subprocess.run(
         [sys.executable, "-m", "gateway", "agents", "add", AGENT],
         input=PASSWORD + "\n", cwd=REPO_ROOT, env=environment, text=True, check=True, capture_output=True,
     )  # fmt: skip
 
 
-def start_gateway(tmp_path: Path, **env: str) -> subprocess.Popen[str]:
+def start_gateway(tmp_path: Path, database_url: str = "", **env: str) -> subprocess.Popen[str]:
     """As test_serve's, in a process group of its own: the watchdog and the clean-up can end every worker too."""
     environment = {
         **os.environ,
-        "HEZO_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}",
+        "HEZO_DATABASE__URL": database_url or _sqlite_url(tmp_path),
         "HEZO_STORAGE__DIR": str(tmp_path / "data"),
         "HEZO_HTTP__PORT": "0",
         "HEZO_SMTP__PORT": "0",
@@ -132,19 +163,25 @@ def _send_mails(port: int, tags: list[str]) -> None:
             smtp.sendmail("jan.kowalski@example.pl", ["pomoc@myhezo.pl"], simple_mail(abc123=tag))
 
 
-def _stored_requests(tmp_path: Path) -> list[str]:
-    with sqlite3.connect(tmp_path / "gw.db") as db:
-        return sorted(row[0] for row in db.execute("SELECT external_id FROM requests"))
+async def _stored_requests(database_url: str) -> list[str]:
+    store = await Store.open(database_url, upgrade=False)
+    try:
+        async with store.reading() as conn:
+            return sorted((await conn.execute(select(t.requests.c.external_id))).scalars())
+    finally:
+        await store.close()
 
 
-async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_killed(tmp_path: Path) -> None:
-    _add_agent(tmp_path)
-    process = start_gateway(tmp_path, HEZO_SERVE__WORKERS="2")
+async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_killed(
+    tmp_path: Path, database_url: str
+) -> None:
+    process = start_gateway(tmp_path, database_url, HEZO_SERVE__WORKERS="2")
     assert process.stderr is not None
     with watchdog(process), ended(process):
         started = _wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
         assert {record["worker"] for record in started["gateway started"]} == {0, 1}
         [parent] = started["workers started"]
+        _add_agent(tmp_path, database_url)  # after the start: the parent has created the schema
         http_port = int(parent["http"].rsplit(":", 1)[1])
         smtp_port = int(parent["smtp"].rsplit(":", 1)[1])
         desk = f"http://127.0.0.1:{http_port}/desk/"
@@ -168,7 +205,7 @@ async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_kil
             _send_mails(smtp_port, ["after0"])
         assert listing.count("HZ-2026-") >= 6
         expected = sorted(f"{tag}@example.pl" for tag in [*(f"before{n}" for n in range(6)), "after0"])
-        assert [key.split("#")[0] for key in _stored_requests(tmp_path)] == expected
+        assert [key.split("#")[0] for key in await _stored_requests(database_url)] == expected
 
         process.send_signal(signal.SIGTERM)
         _wait_for_events(process.stderr, {"workers stopped": 1})
