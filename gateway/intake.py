@@ -30,6 +30,9 @@ class Created:
 
     reference: str
     missing: tuple[MissingItem, ...]
+    queued: int = field(default=0, compare=False)
+    """Outbox rows stored with it (acknowledgement, escalation notices): whether the dispatcher has work now. Not
+    part of what the outcome says about the request, so equality ignores it."""
 
 
 @dataclass(frozen=True)

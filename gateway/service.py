@@ -98,8 +98,10 @@ class Gateway:
 
     def _observe(self, raw: RawIntake, outcome: Outcome) -> None:
         self.metrics.observe_intake(raw, outcome)
-        if isinstance(outcome, Created | FollowUp):
-            self.dispatcher.wake()  # acknowledgements go out now, not at the next poll
+        # Acknowledgements go out now, not at the next poll. A new request with nothing queued (its sender over the
+        # rate limit, an automatic mail) gives the dispatcher no work: waking it would only cost a claim.
+        if isinstance(outcome, FollowUp) or (isinstance(outcome, Created) and outcome.queued):
+            self.dispatcher.wake()
 
     async def submit(self, raw: RawIntake) -> Outcome:
         return await submit(raw, self.deps)

@@ -175,7 +175,7 @@ async def persist(intake: Intake, deps: PipelineDeps, tx: WriteTx) -> Intake | O
         return FollowUp(intake.follow_up_of.reference, escalated=escalated)
     await store_new_request(intake, deps, tx)
     assert intake.reference is not None
-    return Created(intake.reference, tuple(intake.request.missing))
+    return Created(intake.reference, tuple(intake.request.missing), queued=len(intake.outbox))
 
 
 # -- failure path ---------------------------------------------------------------------------------------------------

@@ -260,3 +260,24 @@ async def test_two_dispatcher_processes_on_postgresql_send_each_row_once(tmp_pat
     finally:
         await store.close()
         await _drop_schema(url, schema)
+
+
+async def test_the_dispatcher_is_woken_only_when_an_intake_queued_something(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.service import Gateway
+    from gateway.store import Store
+    from tests.test_pipeline import email, simple_mail
+
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+    try:
+        gateway = Gateway(settings=Settings.model_validate({"storage": {"dir": str(tmp_path / "data")}}), store=store)
+        wakes: list[str] = []
+        monkeypatch.setattr(gateway.dispatcher, "wake", lambda: wakes.append("wake"))
+        automatic = simple_mail(**{"MIME-Version": "Auto-Submitted: auto-replied\nMIME-Version", "abc123": "auto"})
+        assert isinstance(await gateway.submit(email(automatic)), Created)
+        assert wakes == []  # stored, nothing to send
+        assert isinstance(await gateway.submit(email(simple_mail())), Created)
+        assert wakes == ["wake"]  # its acknowledgement goes out now
+    finally:
+        await store.close()

@@ -129,6 +129,21 @@ async def test_sender_over_the_rate_limit_gets_no_more_acknowledgements(deps: Pi
     assert [e["detail"]["skipped_acks"] for e in await rows(deps, t.events)][-1] == ["rate_limited"]
 
 
+async def test_a_new_request_says_how_many_outbox_rows_it_queued(deps: PipelineDeps) -> None:
+    limited = PipelineDeps(**{**deps.__dict__, "ack_rate_limit_per_hour": 1})
+    queued = []
+    for n, mailbox in enumerate(["pomoc", "pomoc", "escalation"]):
+        outcome = await submit(email(simple_mail(abc123=f"q{n}"), mailbox), limited)
+        assert isinstance(outcome, Created)
+        queued.append(outcome.queued)
+    auto = simple_mail(**{"MIME-Version": "Auto-Submitted: auto-replied\nMIME-Version", "abc123": "auto"})
+    outcome = await submit(email(auto), limited)
+    assert isinstance(outcome, Created)
+    # the acknowledgement; none (rate limit); the escalation team's notice only (rate limit); none (automatic mail)
+    assert [*queued, outcome.queued] == [1, 0, 1, 0]
+    assert len(await rows(deps, t.outbox)) == 2
+
+
 async def test_unparseable_input_is_quarantined_and_can_be_replayed(deps: PipelineDeps) -> None:
     broken = RawIntake(channel="portal", content=b'{"submission_id": "P-1", ', received_at=NOW)
     outcome = await submit(broken, deps)
