@@ -6,13 +6,18 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from gateway.contracts import entitlement
 from gateway.contracts.entitlement import decide, entitlement_for, unlabelled_contract_candidates
 from gateway.contracts.levels import default_levels
 from gateway.contracts.queries import ContractRecord, RegistryMatch
 from gateway.contracts.registry import import_contracts
 from gateway.schema import Reporter, ServiceRequest
 from gateway.store import Store
+from parsers.identifiers import mask_lookalikes
+from parsers.identifiers.shapes import PARTNERWORKS_CONTRACT_RE
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "contracts-example.csv"
 TODAY = date(2026, 11, 24)
@@ -199,3 +204,20 @@ async def test_registry_each_remaining_status(registry: Store) -> None:
         "no_identifiers",
         "serial_not_covered",
     ]
+
+
+def _candidates_without_the_gate(text: str) -> list[str]:
+    masked = mask_lookalikes(text)
+    found = [(m.start(), m.group(0)) for m in PARTNERWORKS_CONTRACT_RE.finditer(masked)]
+    found += [(m.start(), m.group(0).upper()) for m in entitlement._HEZO_CONTRACT_RE.finditer(masked)]
+    return list(dict.fromkeys(value for _, value in sorted(found)))
+
+
+PIECES = ["4", "40027719", "HZ/AHB/2026/0001", "hz/sos/", "0", "7", "/", "-", ".", " ", "\n", "a", "Ż", "NIP", "RMA"]
+PIECES += [":", "IBAN PL", "faktura", "2026", "1234"]
+
+
+@settings(max_examples=1500)
+@given(st.lists(st.sampled_from(PIECES), max_size=25).map("".join))
+def test_the_quick_no_contract_answer_is_what_masking_and_searching_give(text: str) -> None:
+    assert unlabelled_contract_candidates(text) == _candidates_without_the_gate(text)

@@ -27,6 +27,10 @@ EntitlementStatus = Literal["entitled", "unknown_contract", "expired", "serial_n
 
 # HEZO contracts are only ever AHB or SOS (IDENTIFIERS.md); the parser's wider shape needs its label.
 # The check on what stands before comes after the first letter, so the regex engine can skip ahead to an "H".
+# The core of either shape, without the checks around it. Masking only turns characters into spaces, so a text
+# without this core cannot hold a contract after masking either: such a text (most of them) skips the masking, which
+# runs inside the intake transaction.
+_MAY_HOLD_CONTRACT = re.compile(r"4\d{7}|[Hh][Zz]/")
 _HEZO_CONTRACT_RE = re.compile(
     r"[Hh](?<![A-Za-z0-9/][Hh])[Zz]/(?:[Aa][Hh][Bb]|[Ss][Oo][Ss])/\d{4}/\d{4}(?![A-Za-z0-9]|/\d)"
 )
@@ -62,6 +66,8 @@ def unlabelled_contract_candidates(text: str) -> list[str]:
     Only candidates: the caller keeps those the registry knows. Look-alikes (RMA, GTAC cases, invoices, orders,
     bank numbers) are blanked first. Upper case, in order of appearance, no repeats.
     """
+    if _MAY_HOLD_CONTRACT.search(text) is None:
+        return []
     masked = mask_lookalikes(text)
     found = [(m.start(), m.group(0)) for m in PARTNERWORKS_CONTRACT_RE.finditer(masked)]
     found += [(m.start(), m.group(0).upper()) for m in _HEZO_CONTRACT_RE.finditer(masked)]
