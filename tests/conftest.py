@@ -29,14 +29,18 @@ def postgres_url() -> str:
     return os.environ.get("HEZO_TEST_DATABASE_URL", DEFAULT_TEST_POSTGRES)
 
 
-async def _postgres_schema(url: str) -> str:
-    """A fresh schema for one test; None when PostgreSQL cannot be reached."""
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+async def postgres_admin(url: str) -> asyncpg.Connection:
+    """A plain asyncpg connection to the test server; skips (or fails under CI) when it cannot be reached."""
     try:
-        conn = await asyncpg.connect(dsn, timeout=5)
+        return await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
         skip_or_fail(f"PostgreSQL not reachable at {url}: {exc}")
+
+
+async def _postgres_schema(url: str) -> str:
+    """A fresh schema for one test."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await postgres_admin(url)
     try:
         await conn.execute(f'CREATE SCHEMA "{schema}"')
     finally:

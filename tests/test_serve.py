@@ -32,10 +32,13 @@ def _wait_for_event(stream: IO[str], event: str) -> dict[str, Any]:
     raise AssertionError(f"gateway exited before logging {event!r}:\n{''.join(seen)}")
 
 
-def start_gateway(tmp_path: Path, **env: str) -> subprocess.Popen[str]:
+def start_gateway(
+    tmp_path: Path, database_url: str = "", *, own_process_group: bool = False, **env: str
+) -> subprocess.Popen[str]:
+    """`own_process_group`: so that a test can end the gateway and every worker process it started at once."""
     environment = {
         **os.environ,
-        "HEZO_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}",
+        "HEZO_DATABASE__URL": database_url or f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}",
         "HEZO_STORAGE__DIR": str(tmp_path / "data"),
         "HEZO_HTTP__PORT": "0",
         "HEZO_SMTP__PORT": "0",
@@ -49,6 +52,7 @@ def start_gateway(tmp_path: Path, **env: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
+        start_new_session=own_process_group,
     )
 
 

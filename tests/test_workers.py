@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import aiohttp
-import asyncpg
 import pytest
 from sqlalchemy import select
 
@@ -26,11 +25,11 @@ from gateway.schema import Mailbox
 from gateway.store import Store
 from gateway.store import tables as t
 from gateway.workers import worker_settings
-from tests.conftest import REPO_ROOT, postgres_url
-from tests.support.system import skip_or_fail
+from tests.conftest import REPO_ROOT, postgres_admin, postgres_url
 from tests.support.web_app import csrf_of
 from tests.test_pipeline import simple_mail
 from tests.test_serve import STARTUP_DEADLINE_S
+from tests.test_serve import start_gateway as start_serve
 
 AGENT, PASSWORD = "anna", "dobre-haslo-2026"
 WATCHDOG_S = 120
@@ -70,11 +69,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     server = postgres_url()
     name = f"workers_{uuid.uuid4().hex[:12]}"
-    dsn = server.replace("postgresql+asyncpg://", "postgresql://")
-    try:
-        admin = await asyncpg.connect(dsn, timeout=5)
-    except (OSError, asyncpg.PostgresError) as exc:
-        skip_or_fail(f"PostgreSQL not reachable at {server}: {exc}")
+    admin = await postgres_admin(server)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
         yield server.rsplit("/", 1)[0] + f"/{name}"
@@ -93,20 +88,7 @@ def _add_agent(tmp_path: Path, database_url: str) -> None:
 
 def start_gateway(tmp_path: Path, database_url: str = "", **env: str) -> subprocess.Popen[str]:
     """As test_serve's, in a process group of its own: the watchdog and the clean-up can end every worker too."""
-    environment = {
-        **os.environ,
-        "HEZO_DATABASE__URL": database_url or _sqlite_url(tmp_path),
-        "HEZO_STORAGE__DIR": str(tmp_path / "data"),
-        "HEZO_HTTP__PORT": "0",
-        "HEZO_SMTP__PORT": "0",
-        "HEZO_LOG__FORMAT": "json",
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"],
-        cwd=REPO_ROOT, env=environment, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    return start_serve(tmp_path, database_url, own_process_group=True, **env)
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
