@@ -12,7 +12,8 @@ aiosmtpd gives us the dialogue; this subclass adds what it lacks or gets wrong f
 - the plain `<local@domain>` of MAIL and RCPT is read without the e-mail package's full header grammar (see
   `GatewaySMTP._getaddr`);
 - AUTH credentials are checked in a worker thread (aiosmtpd calls its authenticator synchronously, and a scrypt
-  check takes a tenth of a second: every other session would wait for it).
+  check takes a tenth of a second: every other session would wait for it);
+- a multi-line reply (EHLO's) is sent in one write, as Postfix does: aiosmtpd writes each line on its own.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import enum
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
@@ -237,6 +238,20 @@ class GatewaySMTP(SMTP):
         self._refused = False
         self._receiving_data = False
         self._credentials: tuple[str, Any] | None = None
+        self._reply_lines: list[bytes] = []
+
+    async def push(self, status: AnyStr) -> None:
+        # aiosmtpd pushes each line of a multi-line reply on its own: one send, and on loopback one wake-up of the
+        # client, per EHLO keyword. A `250-` line always has its final `250 ` line right behind it (the whole reply
+        # is one list in smtp_EHLO), so the lines wait for it and leave together.
+        line = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") if isinstance(status, str) else status
+        if line[3:4] == b"-":
+            self._reply_lines.append(line)
+            return
+        if self._reply_lines:
+            self._reply_lines.append(line)
+            line, self._reply_lines = b"\r\n".join(self._reply_lines), []
+        await super().push(line)
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # aiosmtpd parses every MAIL and RCPT argument with the e-mail package's full RFC 5322 grammar (and

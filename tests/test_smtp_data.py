@@ -338,3 +338,60 @@ async def test_the_intake_handler_shows_aiosmtpd_the_same_hooks_as_with_every_me
     assert ours._handle_hooks.keys() == plain._handle_hooks.keys() == {"DATA", "EHLO", "RCPT", "exception"}
     assert ours._auth_methods.keys() == plain._auth_methods.keys()
     assert ours._ehlo_hook_ver == plain._ehlo_hook_ver == "new"  # the 5-argument hook, read off its __signature__
+
+
+class CountsWrites(GatewaySMTP):
+    """Our session, keeping each piece it hands to the transport."""
+
+    def __init__(self, writes: list[bytes], **options: Any) -> None:
+        super().__init__(Recorder(), peers=PeerSessions(limit=10), **options)
+        self._writes = writes
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.WriteTransport)
+        write = transport.write
+
+        def kept(data: bytes | bytearray | memoryview) -> None:
+            self._writes.append(bytes(data))
+            write(data)
+
+        transport.write = kept  # type: ignore[method-assign]
+        super().connection_made(transport)
+
+
+async def _dialogue(port: int, commands: list[bytes]) -> list[bytes]:
+    """Each command's whole reply (every line up to the final `NNN ` one)."""
+    reader, writer = await asyncio.open_connection(LOOPBACK, port)
+    replies: list[bytes] = []
+    try:
+        await reader.readline()  # greeting
+        for command in commands:
+            writer.write(command + b"\r\n")
+            reply = b""
+            while True:
+                line = await asyncio.wait_for(reader.readline(), WAIT_S)
+                assert line, "connection closed in the middle of a reply"
+                reply += line
+                if line[3:4] != b"-":
+                    break
+            replies.append(reply)
+    finally:
+        writer.close()
+    return replies
+
+
+async def test_a_multi_line_reply_is_aiosmtpds_reply_in_one_write() -> None:
+    writes: list[bytes] = []
+    options: dict[str, Any] = {"data_size_limit": SIZE_LIMIT, "enable_SMTPUTF8": True}
+    ours = await _server(lambda: CountsWrites(writes, **options))
+    theirs = await _server(lambda: AiosmtpdWithOurLineLimit(Recorder(), **options))
+    commands = [b"EHLO client.example.pl", b"NOOP", b"EHLO again.example.pl", b"MAIL FROM:<a@example.pl>"]
+    try:
+        our_replies = await _dialogue(ours.sockets[0].getsockname()[1], commands)
+        their_replies = await _dialogue(theirs.sockets[0].getsockname()[1], commands)
+    finally:
+        for server in (ours, theirs):
+            server.close()
+    assert our_replies == their_replies
+    assert our_replies[0].count(b"\r\n") > 3  # a multi-line reply: SIZE, 8BITMIME, SMTPUTF8, AUTH, HELP
+    assert writes[1:] == our_replies  # after the greeting, one write per reply
