@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 LOOPBACK = "127.0.0.1"
 LARGE_MESSAGE_BYTES = 30_000_000
+PROBE_INTERVAL_S = 0.002
 
 
 # -- the servers (child processes) ----------------------------------------------------------------------------------
@@ -345,6 +346,45 @@ def memory(args: argparse.Namespace, at_once: int) -> None:
     )
 
 
+def large_text_message() -> bytes:
+    """A ~13 MB mail whose attachment is text (a show-tech log): every line of it is read for identifiers."""
+    log = b"".join(b"Slot-%d  X440G2-48p-10G4  1234A-%05d  Rev 1.0  port 1:%d link down\r\n" % (n % 8, n, n)
+                   for n in range(200_000))  # fmt: skip
+    head = (
+        "From: Jan <jan@example.pl>\r\nTo: pomoc@myhezo.pl\r\nSubject: show tech\r\n"
+        f"Message-ID: <log-{uuid.uuid4().hex}@example.pl>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n'
+        "S/N 2214G-00417, umowa 40027719\r\n--b\r\nContent-Type: text/plain\r\n"
+        'Content-Disposition: attachment; filename="show_tech.txt"\r\n\r\n'
+    ).encode()
+    return head + log + b"--b--\r\n"
+
+
+def responsiveness() -> None:
+    """How long another session waits for a reply (RSET) while the gateway takes in one large text mail."""
+    message = large_text_message()
+    with running("gateway", "sqlite", None) as server:
+        send_large(server.port, large_message(999)[:20_000] + b"\r\n--b--\r\n")  # warm up: imports, first commit
+        waits: list[float] = []
+        with smtplib.SMTP(LOOPBACK, server.port, timeout=600) as probe, ThreadPoolExecutor(1) as pool:
+            started = time.perf_counter()
+            sending = pool.submit(send_large, server.port, message)
+            while not sending.done():
+                asked = time.perf_counter()
+                probe.rset()
+                waits.append(time.perf_counter() - asked)
+                time.sleep(PROBE_INTERVAL_S)  # a steady probe, well inside the session's command limit
+            sending.result()
+            took = time.perf_counter() - started
+        server.stop()
+    waits.sort()
+    print(
+        f"  one {len(message) / 1e6:.1f} MB text mail taken in {took:.2f} s; meanwhile {len(waits)} RSETs on another "
+        f"session: median {1e3 * waits[len(waits) // 2]:.1f} ms, p99 {1e3 * waits[int(len(waits) * 0.99)]:.1f} ms, "
+        f"longest {1e3 * waits[-1]:.0f} ms"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.smtp", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command")
@@ -373,6 +413,8 @@ def main(argv: list[str] | None = None) -> None:
         print("Memory of the gateway process (SQLite) receiving 30 MB messages:")
         memory(args, at_once=1)
         memory(args, at_once=3)
+        print("Responsiveness of the gateway (SQLite) while it takes in a large text mail:")
+        responsiveness()
 
 
 if __name__ == "__main__":

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Table, select
 
+from gateway import pipeline, steps
 from gateway.errors import StoreError
-from gateway.intake import Created, Duplicate, FollowUp, Quarantined, RawIntake
+from gateway.intake import Created, Duplicate, FollowUp, Outcome, Quarantined, RawIntake
 from gateway.pipeline import submit
 from gateway.quarantine import retry
-from gateway.steps import PipelineDeps
+from gateway.steps import Intake, PipelineDeps
 from gateway.store import reads
 from gateway.store import tables as t
 
 DATA = Path(__file__).parent / "data"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+WAIT_S = 10.0
 
 
 def email(content: bytes, mailbox: str = "pomoc") -> RawIntake:
@@ -241,3 +246,47 @@ async def test_follow_up_that_completes_and_escalates_changes_the_request_in_one
     assert kinds == ["created", "follow_up", "identifiers_completed", "escalated"]
     notices = [r for r in await rows(deps, t.outbox) if r["kind"] == "escalation_email"]
     assert [n["recipient"] for n in notices] == ["eskalacje@myhezo.pl"]
+
+
+def large_mail(message_id: str) -> bytes:
+    """A mail above PREPARE_IN_THREAD_FROM_BYTES: a report with a text log attached."""
+    log = b"".join(b"port 1:%d link down\r\n" % n for n in range(pipeline.PREPARE_IN_THREAD_FROM_BYTES // 20 + 1))
+    return (
+        (
+            f"From: Jan <jan@example.pl>\r\nTo: pomoc@myhezo.pl\r\nSubject: Awaria\r\nMessage-ID: <{message_id}>\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+            "Content-Type: text/plain\r\n\r\nS/N 2214G-00417, umowa 40027719\r\n--b\r\nContent-Type: text/plain\r\n"
+            'Content-Disposition: attachment; filename="log.txt"\r\n\r\n'
+        ).encode()
+        + log
+        + b"--b--\r\n"
+    )
+
+
+async def test_a_large_input_is_prepared_off_the_event_loop_while_small_ones_go_on(
+    deps: PipelineDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepared_in: dict[bytes, threading.Thread] = {}
+    large_started, release_large = threading.Event(), threading.Event()
+
+    def parse_recording_its_thread(intake: Intake, deps: PipelineDeps) -> Intake | Outcome:
+        prepared_in[intake.raw.content] = threading.current_thread()
+        if len(intake.raw.content) >= pipeline.PREPARE_IN_THREAD_FROM_BYTES:
+            large_started.set()
+            assert release_large.wait(WAIT_S)
+        return steps.parse_input(intake, deps)
+
+    monkeypatch.setattr(pipeline, "PREPARE", (parse_recording_its_thread, *pipeline.PREPARE[1:]))
+    large, small = large_mail("large@example.pl"), simple_mail()
+    large_intake = asyncio.ensure_future(submit(email(large), deps))
+    try:
+        assert await asyncio.to_thread(large_started.wait, WAIT_S)
+        # The large mail's parse is held: the loop still takes, stores and answers a small one.
+        assert await asyncio.wait_for(submit(email(small), deps), WAIT_S) == Created("HZ-2026-000001", ())
+    finally:
+        release_large.set()
+    assert isinstance(await asyncio.wait_for(large_intake, WAIT_S), Created)
+    loop_thread = threading.current_thread()
+    assert prepared_in[small] is loop_thread and prepared_in[large] is not loop_thread
+    [log] = [a for a in (await rows(deps, t.attachments)) if a["filename"] == "log.txt"]
+    assert deps.blobs.get(log["sha256"]).startswith(b"port 1:0 link down")
