@@ -17,7 +17,13 @@ from parsers import language, phone
 from parsers.email import quotes
 from parsers.email import views as views_module
 from parsers.email.charset import decode_bytes
-from parsers.email.headers import HeaderView, decode_header_value
+from parsers.email.headers import (
+    _PLAIN_MAILBOX,
+    HeaderView,
+    decode_header_value,
+    first_address,
+    first_address_by_grammar,
+)
 from parsers.email.part_info import PartInfo, describe
 from parsers.email.quotes import split_body
 from parsers.email.structure import MailContent
@@ -338,3 +344,38 @@ def test_blanking_from_slices_blanks_what_blanking_each_character_does(data: st.
     pairs = data.draw(st.lists(st.tuples(bound, bound), max_size=5))
     spans = [(min(pair), max(pair)) for pair in pairs]
     assert blank(text, spans) == plain_blank(text, spans)
+
+
+# Pieces of From headers: name words (ASCII, Polish, with an apostrophe), every special of the address grammar,
+# blanks and other white space, addresses plain and odd.
+MAILBOX_PIECES = [
+    "Jan", "Kowalski", "Łukasz", "Żółw", "O'Brien", "'Jan'", "J.", " ", "  ", "\t", "\xa0", "\n", "<", ">", "\"", "(",
+    ")", "[", "]", "\\", ",", ";", ":", "@", ".", "jan@example.pl", "j.k@serwis.example.com", "a..b@x.pl", "x@", "@x",
+    "zgłoś@example.pl", "=?utf-8?q?Jan?=", "<jan@example.pl>", "jan@[10.0.0.1]",
+]  # fmt: skip
+
+
+def mailbox_text() -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(MAILBOX_PIECES), max_size=10).map("".join)
+
+
+def plain_mailbox() -> st.SearchStrategy[str]:
+    """`Name <address>` and `address` forms the quick path takes."""
+    word = st.sampled_from(["Jan", "Kowalski", "Łukasz", "O'Brien", "'Jan'", "Serwis-IT"])
+    blanks = st.sampled_from(["", " ", "  ", "\t", " \t "])
+    words = st.lists(st.tuples(word, blanks.filter(bool)), max_size=3)
+    name = words.map(lambda pairs: "".join(text + blank for text, blank in pairs))
+    address = st.sampled_from(["jan@example.pl", "j.k@serwis.example.com", "a+b@x-y.pl"])
+    named = st.builds(lambda b1, n, b2, a: b1 + n + b2 + f"<{a}>" + b1, blanks, name, blanks, address)
+    return st.one_of(named, st.builds(lambda b, a: b + a + b, blanks, address))
+
+
+@settings(max_examples=1500)
+@given(st.one_of(mailbox_text(), plain_mailbox()))
+def test_the_quick_read_of_a_from_header_gives_what_the_address_grammar_gives(value: str) -> None:
+    assert first_address(value) == first_address_by_grammar(value)
+
+
+@given(plain_mailbox())
+def test_plain_mailboxes_take_the_quick_path(value: str) -> None:
+    assert _PLAIN_MAILBOX.fullmatch(value) is not None
