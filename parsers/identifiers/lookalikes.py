@@ -33,10 +33,12 @@ _LABELLED_FOREIGN = LabelSearch(
         rf"(?<![A-Za-z0-9])(?:{_FOREIGN_LABEL})(?![A-Za-z]){_FILLER}(?P<value>{_FOREIGN_VALUE})",
         re.IGNORECASE,
     ),
+    # `PO` and `konto`/`konta` end where a Polish word would go on ("po aktualizacji", "portach", "kontakt"): their
+    # prefixes say so, or every such word would be a place to try the exact pattern.
     prefixes=(
-        "nip", "regon", "krs", "pesel", "iban", "bic", "swift", "rachun", "kont", "account", "faktur", "fv",
-        "invoice", "zam", "order", "po", r"p\.o\.", "purchase", "case", "gtac", "zg", "rma", "ticket", "inc",
-        "device", "id", "list", "przesyłk", "tracking", "awb",
+        "nip", "regon", "krs", "pesel", "iban", "bic", "swift", "rachun", "kont[ao](?![a-z0-9_])", "account",
+        "faktur", "fv", "invoice", "zam", "order", "po(?![a-z])", r"p\.o\.", "purchase", "case", "gtac", "zg", "rma",
+        "ticket", "inc", "device", "id", "list", "przesyłk", "tracking", "awb",
     ),
 )  # fmt: skip
 

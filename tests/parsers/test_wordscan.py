@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -30,6 +31,7 @@ SEARCHES = {
 LABEL_WORDS = [
     "NIP", "nip", "Regon", "KRS", "pesel", "IBAN", "BIC", "swift", "rachunek", "konto bankowe", "konta", "account",
     "faktura", "FV", "invoice", "zamówienia", "Zamowienie", "ZAM", "order", "PO", "po", "Po", "P.O.", "purchase order",
+    "POrtach", "kontakt", "KONTO", "konto_",
     "case", "GTAC", "zgłoszenia w GTAC", "zgloszenie", "RMA", "ticket", "INC", "device id", "id urz.",
     "id urządzenia", "list przewozowy", "listopad", "przesyłka", "tracking", "AWB", "S/N", "s.n.", "SN", "sn",
     "Serial", "serial number", "serial no.", "numer seryjny", "nr seryjny", "nr. ser.", "numeru seryjnego", "nr",
@@ -42,7 +44,7 @@ VALUES = [
     "40012345", "2214G-00417", "FV/2025/11/0231", "677-123-45-67", "PL61", "02483917", "x1", "#", "12",
     "14JP512E0001", "02483917", "1207734", "EXH3349M005", "BGD2503J01F", "02501608254257", "2011g-00289", "-A1", "_",
 ]  # fmt: skip
-GLUE = [" ", "", "\n", ": ", "-", "#", ".", "(", ")", "=", ", ", "–", "ą", "ż", "Ł", "x", "9", "İ"]
+GLUE = [" ", "", "\n", ": ", "-", "#", ".", "(", ")", "=", ", ", "–", "ą", "ż", "Ł", "x", "9", "İ", "\u212a", "ſ", "_"]
 
 
 def piece() -> st.SearchStrategy[str]:
@@ -55,6 +57,15 @@ def test_fast_search_finds_what_the_plain_pattern_finds(name: str, pieces: list[
     search = SEARCHES[name]
     text = "".join(pieces)
     assert [m.span() for m in search.finditer(text)] == [m.span() for m in search.exact.finditer(text)]
+
+
+@pytest.mark.parametrize("name", sorted(SEARCHES))
+def test_fast_search_finds_what_the_plain_pattern_finds_for_every_label_glue_and_value(name: str) -> None:
+    # Generated text seldom puts one particular label, glue and value in a row; every such triple is tried here.
+    search = SEARCHES[name]
+    for before, label, glue, value in itertools.product(("", "x", " "), LABEL_WORDS, GLUE, VALUES):
+        text = before + label + glue + value
+        assert [m.span() for m in search.finditer(text)] == [m.span() for m in search.exact.finditer(text)], text
 
 
 ALL_SEARCHES = LabelGroup(SEARCHES.values())
