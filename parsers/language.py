@@ -22,6 +22,11 @@ _HISTORY_START_RE = re.compile(
     r"|(?:Od|From):[ \t].*\n(?:Wysłano|Wysłane|Sent|Data|Date):.*$)",
     re.MULTILINE | re.IGNORECASE,
 )
+# Every match of _HISTORY_START_RE holds one of these, in lower case: checking for them costs a fraction of the search.
+# IGNORECASE also matches these four characters to ASCII letters (İ ı to i, ſ to s, the Kelvin sign to k), which
+# lower() does not do: a text holding one is always searched.
+_HISTORY_START_NEEDS = ("--", "pisze", "napisa", "wrote", "od:", "from:")
+_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>.*$\n?", re.MULTILINE)
 # CLI output: aligned `key   : value` lines and prompts carry English words that say nothing about the writer.
 # A prompt is `\S+[#>]` (two or more non-blanks ending in # or >), written so that a long token is not given back one
@@ -31,7 +36,8 @@ _CLI_LINE_RE = re.compile(
 )
 _CLI_LINE_NEEDS = (" :", "\t:", "#", ">")  # a key/value line has a blank before its colon, a prompt ends in # or >
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_POLISH_LETTERS_RE = re.compile(r"[ąćęłńóśźż]", re.IGNORECASE)
+# Polish letters in both cases: a set look-up instead of a pattern search per word.
+_POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 
 # Words both languages use ("switch", "restart", "do") are on neither list.
 _POLISH_WORD_LIST = """
@@ -60,9 +66,16 @@ _ENGLISH_WORDS = frozenset(_ENGLISH_WORD_LIST.split())
 _ENGLISH_ONLY_WORDS = _ENGLISH_WORDS - _POLISH_WORDS
 
 
+def _may_start_history(text: str) -> bool:
+    if not _FOLDS_TO_ASCII.isdisjoint(text):
+        return True
+    lower = text.lower()
+    return any(needed in lower for needed in _HISTORY_START_NEEDS)
+
+
 def reporters_own_text(text: str) -> str:
     """`text` without forwarded or quoted history (the whole text when that would leave nothing)."""
-    history = _HISTORY_START_RE.search(text)
+    history = _HISTORY_START_RE.search(text) if _may_start_history(text) else None
     head = text[: history.start()] if history else text
     own = _QUOTED_LINE_RE.sub("", head) if ">" in head else head
     return own if own.strip() else text
@@ -80,7 +93,9 @@ def language_scores(text: str) -> tuple[int, int]:
     english = sum(map(_ENGLISH_ONLY_WORDS.__contains__, words))
     # Polish letters are not ASCII: only the few other words are searched for them.
     polish += sum(
-        1 for word in filterfalse(str.isascii, words) if word not in _POLISH_WORDS and _POLISH_LETTERS_RE.search(word)
+        1
+        for word in filterfalse(str.isascii, words)
+        if word not in _POLISH_WORDS and not _POLISH_LETTERS.isdisjoint(word)
     )
     return polish, english
 

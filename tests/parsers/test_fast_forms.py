@@ -157,11 +157,24 @@ def test_describe_reads_what_the_stdlib_accessors_read(content_type: str | None,
     assert describe(part) == plain_describe(part)
 
 
+PLAIN_POLISH_LETTERS_RE = re.compile(r"[ąćęłńóśźż]", re.IGNORECASE)
+
+
+def test_the_polish_letter_set_holds_what_the_pattern_matches_among_all_characters() -> None:
+    matched = {char for char in map(chr, range(0x110000)) if PLAIN_POLISH_LETTERS_RE.match(char)}
+    assert matched == language._POLISH_LETTERS
+
+
+def test_the_characters_ignorecase_folds_to_ascii_letters_are_all_known() -> None:
+    ascii_letter = re.compile("[a-z]", re.IGNORECASE)
+    assert {char for char in map(chr, range(0x80, 0x110000)) if ascii_letter.match(char)} == language._FOLDS_TO_ASCII
+
+
 def plain_language_scores(text: str) -> tuple[int, int]:
     """language_scores as a loop over the words, every text through the CLI-line pattern."""
     polish = english = 0
     for word in language._WORD_RE.findall(language._CLI_LINE_RE.sub("", text).lower()):
-        if word in language._POLISH_WORDS or (not word.isascii() and language._POLISH_LETTERS_RE.search(word)):
+        if word in language._POLISH_WORDS or (not word.isascii() and PLAIN_POLISH_LETTERS_RE.search(word)):
             polish += 1
         elif word in language._ENGLISH_WORDS:
             english += 1
@@ -179,6 +192,40 @@ WORD_PIECES = [
 def test_language_scores_count_what_the_plain_loop_counts(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert language.language_scores(text) == plain_language_scores(text)
+    history = language._HISTORY_START_RE.search(text)
+    own = language._QUOTED_LINE_RE.sub("", text[: history.start()] if history else text)
+    assert language.reporters_own_text(text) == (own if own.strip() else text)
+
+
+# What starts forwarded or quoted history, in pieces and in every case, and the characters with special folds.
+HISTORY_PIECES = [
+    "-", "--", "-----", " ", "\n", "\t", "Original Message", "ORIGINAL MESSAGE", "Forwarded message", "Wiadomość",
+    " oryginalna", " przekazana", "W dniu", "On", " 2026-11-24 ", "Jan", "pisze", "PISZE", "napisał", "NAPISAŁA",
+    "wrote", "WROTE", ":", "From", "Od", "Sent", "Wysłano", "Date", "Data", "> ", "ſ", "\u212a", "İ", "ı", "x",
+]  # fmt: skip
+
+
+HISTORY_LINES = [
+    "-----Original Message-----", "---------- Forwarded message ---------", "-- Wiadomość przekazana --",
+    "W dniu 24.11.2026 Jan pisze:", "W dniu 24.11.2026 Anna napisała:", "On Tue, 24 Nov 2026 Jan wrote:",
+    "Od: Jan\nWysłano: wtorek", "From: Jan\nSent: Tuesday", "From: Jan\nDate: Tuesday",
+]  # fmt: skip
+# Other characters a letter matches under IGNORECASE besides its two cases.
+SPECIAL_FOLDS = {"s": "ſ", "k": "\u212a", "i": "ıİ"}
+
+
+@st.composite
+def history_line(draw: st.DrawFn) -> str:
+    """A line that starts history, each letter in either case or replaced by a character that folds to it."""
+    line = draw(st.sampled_from(HISTORY_LINES))
+    variants = [sorted({char, char.lower(), char.upper(), *SPECIAL_FOLDS.get(char.lower(), "")}) for char in line]
+    return "".join(draw(st.sampled_from(choices)) for choices in variants)
+
+
+@settings(max_examples=600, deadline=None)
+@given(pieces=st.lists(st.one_of(st.sampled_from(HISTORY_PIECES), history_line()), max_size=12))
+def test_the_reporters_own_text_is_cut_where_the_plain_search_cuts_it(pieces: list[str]) -> None:
+    text = "Zgłaszam awarię.\n" + "".join(pieces)  # own words first: a cut at the very start would keep everything
     history = language._HISTORY_START_RE.search(text)
     own = language._QUOTED_LINE_RE.sub("", text[: history.start()] if history else text)
     assert language.reporters_own_text(text) == (own if own.strip() else text)
