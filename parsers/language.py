@@ -67,7 +67,7 @@ _ENGLISH_ONLY_WORDS = _ENGLISH_WORDS - _POLISH_WORDS
 
 
 def _may_start_history(text: str) -> bool:
-    if not _FOLDS_TO_ASCII.isdisjoint(text):
+    if any(char in text for char in _FOLDS_TO_ASCII):  # four substring searches: isdisjoint would walk the text
         return True
     lower = text.lower()
     return any(needed in lower for needed in _HISTORY_START_NEEDS)

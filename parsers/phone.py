@@ -6,11 +6,12 @@ understood, so extensions are cut off. Its matcher also takes Extreme part numbe
 numbers, so identifiers and other look-alikes are blanked before searching text.
 
 Speed: most of the cost is the masking and the scans over the text. (1) A text without a run of enough digits is
-answered at once (masking only turns characters into spaces, so it cannot create a number). (2) The patterns that
-scan the whole text open with a plain character set, which lets the regex engine skip ahead in C instead of trying
-every position; normalise_phone keeps the plain extension pattern for its short strings, and the tests compare each
-fast form with its plain one. (3) The look-alike mask of the identifier text, which usually holds the reporter's
-text whole, is reused when it provably equals masking the text alone (see lookalikes.MaskedText).
+answered at once, and so is one whose only runs were serial numbers and other look-alikes (masking only turns
+characters into spaces, so it cannot create a number, and a run in the masked text is a run in the text). (2) The
+patterns that scan the whole text open with a plain character set, which lets the regex engine skip ahead in C
+instead of trying every position; normalise_phone keeps the plain extension pattern for its short strings, and the
+tests compare each fast form with its plain one. (3) The look-alike mask of the identifier text, which usually holds
+the reporter's text whole, is reused when it provably equals masking the text alone (see lookalikes.MaskedText).
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def phones_in_text(text: str, lookalikes: MaskedText | None = None) -> list[str]
     if masked is None:
         masked = mask_lookalikes(text)
     masked = blank(masked, unlabelled_serial_spans(masked))
+    if _DIGIT_RUN_RE.search(masked) is None:
+        return []  # the run was a serial number or another look-alike (see the module docstring, point 1)
     masked = _FAX_RE.sub(_blank, masked)
     masked = _NOT_PHONES_FROM_DIGIT_RE.sub(_blank, masked)
     masked = _EXTENSION_FROM_LETTER_RE.sub(_blank, masked)
