@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import hashlib
 import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -32,7 +33,13 @@ from gateway.errors import StoreError
 from gateway.intake import Outcome, RawIntake
 from gateway.logs import get_logger
 from gateway.store import Store
-from gateway.store.imap_state import ImapCursor, load_cursor, save_cursor
+from gateway.store.imap_state import (
+    ImapCursor,
+    load_cursor,
+    load_refresh_token,
+    save_cursor,
+    save_refresh_token,
+)
 
 Submit = Callable[[RawIntake], Awaitable[Outcome]]
 T = TypeVar("T")
@@ -81,7 +88,13 @@ class AccountPoller:
         self.ssl_context = ssl_context
         self.clock = clock
         self.stop = StopSignal()
-        self.tokens = AccessTokens(account, timeout_s=tuning.timeouts.login_s)  # kept across reconnects
+        refreshes = bool(account.oauth2_refresh_token)
+        self.tokens = AccessTokens(  # kept across reconnects
+            account,
+            timeout_s=tuning.timeouts.login_s,
+            load_rotated=self._load_rotated_refresh_token if refreshes else None,
+            save_rotated=self._save_rotated_refresh_token if refreshes else None,
+        )
         self.session: MailboxSession | None = None
         self.cursor: ImapCursor | None = None
         self.drained_since_connect = False
@@ -241,6 +254,16 @@ class AccountPoller:
             # The cursor is bookkeeping; the messages themselves are stored and moved.
             self.log.warning("imap cursor not saved", error=str(exc))
 
+    # -- the refresh token an XOAUTH2 provider rotated, kept for a restart or another process's takeover --------
+    def _load_rotated_refresh_token(self) -> str | None:
+        configured = _sha256_hex(self.account.oauth2_refresh_token)
+        return self._on_loop(load_refresh_token(self.store, self.key, configured), self.tuning.timeouts.submit_s)
+
+    def _save_rotated_refresh_token(self, refresh_token: str) -> None:
+        configured = _sha256_hex(self.account.oauth2_refresh_token)
+        saving = save_refresh_token(self.store, self.key, configured, refresh_token, self.clock())
+        self._on_loop(saving, self.tuning.timeouts.submit_s)
+
     def _on_loop(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run a coroutine on the gateway's event loop and wait for its result (the thread never touches the
         database itself: the store's connections belong to the loop)."""
@@ -255,6 +278,10 @@ class AccountPoller:
                 raise  # the coroutine's own TimeoutError
             future.cancel()  # a rollback at worst; a commit that raced the timeout shows up as a Duplicate later
             raise TimeoutError(f"no answer from the event loop within {timeout} s") from None
+
+
+def _sha256_hex(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 async def _call(submit: Submit, raw: RawIntake) -> Outcome:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from channels.imap_policy import (
     Backoff,
@@ -20,9 +21,18 @@ from channels.imap_policy import (
 )
 from channels.imap_session import StopSignal, login, uid_set, worth_a_look
 from gateway.config import ImapAccount
+from gateway.errors import StoreError
 from gateway.intake import Created, Duplicate, FollowUp, Outcome, Quarantined
 from gateway.store import Store
-from gateway.store.imap_state import ImapCursor, advisory_lock_key, load_cursor, poller_lease, save_cursor
+from gateway.store.imap_state import (
+    ImapCursor,
+    advisory_lock_key,
+    load_cursor,
+    load_refresh_token,
+    poller_lease,
+    save_cursor,
+    save_refresh_token,
+)
 
 ACCOUNT = ImapAccount(mailbox="pomoc", host="imap.example.pl", username="pomoc@myhezo.pl", password="secret")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -157,6 +167,34 @@ async def test_cursor_is_saved_and_replaced(store: Store) -> None:
     await save_cursor(store, key, ImapCursor(uidvalidity=1800000000, last_uid=0), NOW)
     assert await load_cursor(store, key) == ImapCursor(uidvalidity=1800000000, last_uid=0)
     assert await load_cursor(store, "other:993/x/INBOX") is None
+
+
+async def test_a_rotated_refresh_token_is_kept_replaced_and_only_returned_for_its_configured_token(
+    store: Store,
+) -> None:
+    key = account_key(ACCOUNT)
+    configured, reconfigured = "a" * 64, "b" * 64
+    assert await load_refresh_token(store, key, configured) is None
+    await save_refresh_token(store, key, configured, "refresh-2", NOW)
+    assert await load_refresh_token(store, key, configured) == "refresh-2"
+    await save_refresh_token(store, key, configured, "refresh-3", NOW)
+    assert await load_refresh_token(store, key, configured) == "refresh-3"
+    # A new token in the configuration: the one kept from the old grant is not offered.
+    assert await load_refresh_token(store, key, reconfigured) is None
+    assert await load_refresh_token(store, "other:993/x/INBOX", configured) is None
+    # The first rotation of the new grant replaces the old row.
+    await save_refresh_token(store, key, reconfigured, "refresh-new-2", NOW)
+    assert await load_refresh_token(store, key, reconfigured) == "refresh-new-2"
+    assert await load_refresh_token(store, key, configured) is None
+
+
+async def test_a_failed_save_of_a_refresh_token_does_not_quote_it(store: Store) -> None:
+    async with store.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE oauth_refresh_tokens"))
+    with pytest.raises(StoreError, match="oauth refresh token not saved") as failed:
+        await save_refresh_token(store, account_key(ACCOUNT), "a" * 64, "refresh-secret", NOW)
+    assert "oauth_refresh_tokens" in str(failed.value)  # the driver's message says what went wrong
+    assert "refresh-secret" not in str(failed.value)  # but the statement's parameters stay out of the logs
 
 
 async def test_one_poller_per_account_is_elected(store: Store) -> None:

@@ -1,4 +1,5 @@
-"""Named queries of the IMAP door: the per-account cursor in `imap_state`, and the election of one poller per account.
+"""Named queries of the IMAP door: the per-account cursor in `imap_state`, the refresh token an XOAUTH2 provider
+rotated (`oauth_refresh_tokens`), and the election of one poller per account.
 
 Election: on PostgreSQL several gateway processes share one database, and two pollers on one mailbox would fetch
 every message twice (harmless thanks to dedupe, but wasted work and a race on the MOVE). Each account is guarded
@@ -17,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.errors import StoreError
@@ -62,6 +63,49 @@ async def save_cursor(store: Store, account: str, cursor: ImapCursor, at: dateti
                 await tx.conn.execute(lite.on_conflict_do_update(index_elements=["account"], set_=changes))
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"imap state not saved: {exc}") from exc
+
+
+async def load_refresh_token(store: Store, account: str, configured_sha256: str) -> str | None:
+    """The rotated refresh token of `account`, if it descends from the refresh token configured now.
+
+    A row saved under another configured token is ignored: the operator put a new refresh token in the
+    configuration since (after a revoked grant, say), and theirs wins over one derived from the old grant.
+    """
+    columns = t.oauth_refresh_tokens.c
+    query = select(columns.refresh_token).where(
+        columns.account == account, columns.configured_sha256 == configured_sha256
+    )
+    try:
+        async with store.reading() as conn:
+            token = (await conn.execute(query)).scalar_one_or_none()
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"oauth refresh token not read: {exc}") from exc
+    return str(token) if token else None
+
+
+async def save_refresh_token(
+    store: Store, account: str, configured_sha256: str, refresh_token: str, at: datetime
+) -> None:
+    changes = {"configured_sha256": configured_sha256, "refresh_token": refresh_token, "updated_at": at}
+    values = {"account": account, **changes}
+    try:
+        async with store.transaction() as tx:
+            if tx.dialect == "postgresql":
+                pg = postgresql.insert(t.oauth_refresh_tokens).values(values)
+                await tx.conn.execute(pg.on_conflict_do_update(index_elements=["account"], set_=changes))
+            else:
+                lite = sqlite.insert(t.oauth_refresh_tokens).values(values)
+                await tx.conn.execute(lite.on_conflict_do_update(index_elements=["account"], set_=changes))
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"oauth refresh token not saved: {_without_parameters(exc)}") from exc
+
+
+def _without_parameters(error: Exception) -> str:
+    """The driver's message alone: SQLAlchemy's own text quotes the statement's parameters, which here include a
+    refresh token, and the message ends up in the logs."""
+    if isinstance(error, StatementError) and error.orig is not None:
+        return f"{type(error.orig).__name__}: {error.orig}"
+    return str(error)
 
 
 def advisory_lock_key(account: str) -> int:

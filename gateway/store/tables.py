@@ -259,6 +259,20 @@ imap_state = Table(
     _ts("updated_at"),
 )
 
+oauth_refresh_tokens = Table(
+    "oauth_refresh_tokens",
+    metadata,
+    # The refresh token a provider rotated, so that a restart or another gateway process taking over the account
+    # does not go back to a configured token the provider may have invalidated. It is a credential kept in plain
+    # text, exactly as in the configuration file: the database needs the same protection as that file.
+    Column("account", String(512), primary_key=True),  # the key of imap_state: host:port/username/folder
+    # sha256 hex of the configured refresh token this one descends from: a new token put in the configuration
+    # wins over a stored one. A hash, so the configured secret is not copied into the database a second time.
+    Column("configured_sha256", String(64), nullable=False),
+    Column("refresh_token", Text, nullable=False),
+    _ts("updated_at"),
+)
+
 events = Table(
     "events",
     metadata,
