@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine
 from gateway.store.engine import sqlite_on_begin, sqlite_on_connect
 from gateway.store.sqlite_direct import direct_statement
 from gateway.store.sqlite_direct import run as run_direct
+from gateway.store.write_turns import WriteTurns
 
 T = TypeVar("T")
 
@@ -190,6 +191,7 @@ class SqliteWriter:
         event.listen(self._engine, "begin", sqlite_on_begin)
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._conn: Connection | None = None
+        self._turns = WriteTurns(url)  # other processes on the same file (see write_turns.py)
         # One transaction at a time on the one connection: coroutines of this process queue here.
         self.lock = asyncio.Lock()
         self._waiting: list[_Job[Any]] = []
@@ -251,6 +253,7 @@ class SqliteWriter:
             return [self._run_alone(group[0].work, group[0].make_tx)]
         conn = self._connection()
         outcomes: list[_Outcome] = []
+        self._turns.take()
         try:
             with conn.begin():
                 # Savepoints are said to the driver directly: through SQLAlchemy each one is a statement compiled
@@ -272,6 +275,7 @@ class SqliteWriter:
                         outcomes.append(_Outcome(value=value))
         except Exception:
             _end_failed_transaction(conn)
+            self._turns.give_back()
             # Nothing of the shared transaction is stored. A member that had failed keeps its own exception
             # (it would have failed alone as well); every other member gets the outcome it gets alone.
             failed = [outcome if outcome.error is not None else None for outcome in outcomes]
@@ -279,36 +283,50 @@ class SqliteWriter:
             return [
                 outcome or self._run_alone(job.work, job.make_tx) for job, outcome in zip(group, failed, strict=True)
             ]
+        finally:
+            self._turns.give_back()
         self.groups_committed += 1
         return outcomes
 
     def _run_alone(self, work: Callable[[Any], Awaitable[Any]], make_tx: Callable[[Any], Any]) -> _Outcome:
         conn = self._connection()
+        self._turns.take()
         try:
             with conn.begin():
                 value = _run_work(work, make_tx, conn)
         except Exception as exc:
             _end_failed_transaction(conn)
             return _Outcome(error=exc)
+        finally:
+            self._turns.give_back()
         return _Outcome(value=value)
 
     async def begin(self) -> _FromLoop:
         """Starts a transaction for code on the event loop; the caller holds `lock` until commit or rollback."""
         conn = await self.call(self._connection)
-        await self.call(conn.begin)
+        await self.call(self._begin_in_turn, conn)
         return _FromLoop(self, conn)
+
+    def _begin_in_turn(self, conn: Connection) -> None:
+        self._turns.take()
+        try:
+            conn.begin()
+        except Exception:
+            self._turns.give_back()
+            raise
 
     async def end(self, *, commit: bool) -> None:
         def finish() -> None:
             conn = self._connection()
             transaction = conn.get_transaction()
-            if transaction is None:
-                return
             try:
-                transaction.commit() if commit else transaction.rollback()
+                if transaction is not None:
+                    transaction.commit() if commit else transaction.rollback()
             except Exception:
                 _end_failed_transaction(conn)
                 raise
+            finally:
+                self._turns.give_back()
 
         await self.call(finish)
 
@@ -321,6 +339,7 @@ class SqliteWriter:
                 self._conn.close()
                 self._conn = None
             self._engine.dispose()
+            self._turns.close()
 
         await self.call(dispose)
         self._executor.shutdown(wait=True)

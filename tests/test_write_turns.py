@@ -1,0 +1,102 @@
+"""Turns at writing one SQLite file: held for exactly as long as a write transaction, by one process at a time."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from gateway.store import Store, WriteTx
+from gateway.store.write_turns import WriteTurns
+
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+@contextmanager
+def another_process_view(lock_path: Path) -> Iterator[int]:
+    """An open file description of the lock file of its own: as another process sees the lock."""
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def turn_is_free(lock_path: Path) -> bool:
+    with another_process_view(lock_path) as descriptor:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        return True
+
+
+def test_a_turn_excludes_everyone_else_until_it_is_given_back(tmp_path: Path) -> None:
+    lock_path = tmp_path / "gateway.db.lock"
+    turns = WriteTurns(f"sqlite:///{tmp_path / 'gateway.db'}")
+    turns.take()
+    assert not turn_is_free(lock_path)
+    turns.give_back()
+    assert turn_is_free(lock_path)
+    turns.give_back()  # twice is harmless
+    turns.close()
+
+
+def test_an_in_memory_database_takes_no_lock_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    turns = WriteTurns("sqlite://")
+    turns.take()
+    turns.give_back()
+    turns.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+    yield store
+    await store.close()
+
+
+async def insert_raw(tx: WriteTx) -> int:
+    return await tx.insert_raw(
+        channel="email", mailbox="pomoc", received_at=NOW, content=b"x", sha256="0" * 64, envelope={}
+    )
+
+
+async def test_the_writer_holds_the_turn_for_its_transactions_and_gives_it_back_after_them(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    lock_path = tmp_path / "gateway.db.lock"
+    seen_inside: list[bool] = []
+
+    async def work(tx: WriteTx) -> int:
+        seen_inside.append(turn_is_free(lock_path))  # runs on the writer thread, inside the transaction
+        return await insert_raw(tx)
+
+    await sqlite_store.run_in_transaction(work)
+    assert seen_inside == [False] and turn_is_free(lock_path)
+
+    async def failing(tx: WriteTx) -> int:
+        await insert_raw(tx)
+        raise RuntimeError("the intake fails")
+
+    with pytest.raises(RuntimeError):
+        await sqlite_store.run_in_transaction(failing)
+    assert turn_is_free(lock_path)
+
+    async with sqlite_store.transaction() as tx:  # a transaction driven from the event loop
+        await insert_raw(tx)
+        assert not turn_is_free(lock_path)
+    assert turn_is_free(lock_path)
+    with pytest.raises(RuntimeError):
+        async with sqlite_store.transaction() as tx:
+            await insert_raw(tx)
+            raise RuntimeError("the caller fails")
+    assert turn_is_free(lock_path)
