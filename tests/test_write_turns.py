@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -100,3 +101,33 @@ async def test_the_writer_holds_the_turn_for_its_transactions_and_gives_it_back_
             await insert_raw(tx)
             raise RuntimeError("the caller fails")
     assert turn_is_free(lock_path)
+
+
+def test_the_lock_file_has_the_database_files_permissions(tmp_path: Path) -> None:
+    database = tmp_path / "gateway.db"
+    database.touch()
+    database.chmod(0o640)
+    turns = WriteTurns(f"sqlite:///{database}")
+    turns.take()
+    turns.give_back()
+    turns.close()
+    assert stat.S_IMODE((tmp_path / "gateway.db.lock").stat().st_mode) == 0o640
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_writing_to_sqlite_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[object] = []
+
+    def refused(*args: object) -> int:
+        attempts.append(args)
+        raise PermissionError(13, "Permission denied")
+
+    turns = WriteTurns(f"sqlite:///{tmp_path / 'gateway.db'}")
+    monkeypatch.setattr("gateway.store.write_turns.os.open", refused)
+    turns.take()  # no turn, no exception: SQLite's own locking still holds
+    turns.give_back()
+    turns.take()  # and it does not try again on every write
+    turns.close()
+    assert len(attempts) == 1
+    assert not (tmp_path / "gateway.db.lock").exists()

@@ -9,14 +9,24 @@ holder lets go. SQLite's own locking still decides what is safe; the turn only s
 A separate file, not the database: SQLite locks the database with POSIX record locks, and where flock is emulated
 by record locks (NFS) the two would collide. The lock dies with its process, so a killed writer never blocks the
 others; a process stopped while holding it (SIGSTOP, a debugger) makes the others wait until it goes on.
+
+The file holds nothing and is opened read-only (enough for flock), created with the database file's permissions so
+that whoever may write the database (the service, an operator's command) may take a turn. Should it not open all
+the same, the process writes without turns (SQLite's own locking is all that correctness needs) and says so once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+import stat
 
 from sqlalchemy.engine import make_url
+
+from gateway.logs import get_logger
+
+log = get_logger("gateway.store")
 
 
 class WriteTurns:
@@ -24,18 +34,34 @@ class WriteTurns:
 
     def __init__(self, url: str) -> None:
         database = make_url(url).database
-        self._path = f"{database}.lock" if database and database != ":memory:" else None
+        self._database = database if database and database != ":memory:" else None
         self._fd: int | None = None
         self._held = False
 
     def take(self) -> None:
         """Wait for our turn (blocking: call it on the writer thread)."""
-        if self._path is None:
-            return  # an in-memory database belongs to this process alone
-        if self._fd is None:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if self._fd is None and not self._open():
+            return
+        assert self._fd is not None
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         self._held = True
+
+    def _open(self) -> bool:
+        if self._database is None:
+            return False  # an in-memory database belongs to this process alone, as does one we cannot lock
+        try:
+            mode = stat.S_IMODE(os.stat(self._database).st_mode) & 0o666
+        except OSError:
+            mode = 0o644
+        try:
+            self._fd = os.open(f"{self._database}.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, mode)
+            with contextlib.suppress(OSError):  # the umask narrowed it, or the file is someone else's (as it may be)
+                os.fchmod(self._fd, mode)
+        except OSError as exc:
+            log.warning("no write turns: processes sharing this database wait in SQLite's busy handler", error=str(exc))
+            self._database = None
+            return False
+        return True
 
     def give_back(self) -> None:
         if self._held and self._fd is not None:
