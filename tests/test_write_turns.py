@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.store import Store, WriteTx
+from gateway.store import Store, WriteTx, write_turns
 from gateway.store.write_turns import WriteTurns
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -131,3 +131,29 @@ def test_a_lock_file_that_cannot_be_opened_leaves_writing_to_sqlite_alone(
     turns.close()
     assert len(attempts) == 1
     assert not (tmp_path / "gateway.db.lock").exists()
+
+
+class _NonBlockingFlock:
+    """fcntl as write_turns uses it, with LOCK_EX failing at once instead of waiting."""
+
+    LOCK_EX = fcntl.LOCK_EX | fcntl.LOCK_NB
+    LOCK_UN = fcntl.LOCK_UN
+    flock = staticmethod(fcntl.flock)
+
+
+def test_a_turn_object_inherited_through_fork_waits_for_the_parents_turn(tmp_path: Path) -> None:
+    turns = WriteTurns(f"sqlite:///{tmp_path / 'gateway.db'}")
+    turns.take()  # the parent holds its turn while it forks
+    child = os.fork()
+    if child == 0:  # the child: a turn taken now must be its own, not the parent's lock seen through a shared file
+        outcome = 1
+        try:
+            write_turns.fcntl = _NonBlockingFlock  # type: ignore[attr-defined, assignment]
+            turns.take()
+        except BlockingIOError:
+            outcome = 0
+        finally:
+            os._exit(outcome)
+    _, status = os.waitpid(child, 0)
+    turns.close()
+    assert os.waitstatus_to_exitcode(status) == 0, "the child took the turn its parent held"

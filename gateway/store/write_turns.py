@@ -36,10 +36,15 @@ class WriteTurns:
         database = make_url(url).database
         self._database = database if database and database != ":memory:" else None
         self._fd: int | None = None
+        self._opened_by = 0
         self._held = False
 
     def take(self) -> None:
         """Wait for our turn (blocking: call it on the writer thread)."""
+        if self._fd is not None and self._opened_by != os.getpid():
+            # Inherited through fork: the descriptor shares its lock with the parent's, so it is no turn of ours.
+            os.close(self._fd)
+            self._fd, self._held = None, False
         if self._fd is None and not self._open():
             return
         assert self._fd is not None
@@ -55,6 +60,7 @@ class WriteTurns:
             mode = 0o644
         try:
             self._fd = os.open(f"{self._database}.lock", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, mode)
+            self._opened_by = os.getpid()
             with contextlib.suppress(OSError):  # the umask narrowed it, or the file is someone else's (as it may be)
                 os.fchmod(self._fd, mode)
         except OSError as exc:
