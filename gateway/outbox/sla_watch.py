@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, select, update
 
 from gateway.logs import get_logger
 from gateway.metrics import Metrics
@@ -24,6 +25,21 @@ log = get_logger("gateway.sla_watch")
 STAGES = (("sla_due_soon", t.requests.c.sla_warned_at), ("sla_breached", t.requests.c.sla_breached_at))
 
 
+def awaiting_first_contact(marker: ColumnElement[Any], horizon: datetime) -> Select[tuple[int, str]]:
+    """Requests due by `horizon` that nobody has contacted yet and that `marker` has not been set for."""
+    return (
+        select(t.requests.c.id, t.requests.c.reference)
+        .where(
+            t.AWAITING_FIRST_CONTACT,  # as the partial index says it, so that both databases use that index
+            t.requests.c.response_due.is_not(None),
+            t.requests.c.response_due <= horizon,
+            t.requests.c.status.not_in(CLOSED_STATUSES),
+            marker.is_(None),
+        )
+        .limit(200)
+    )
+
+
 async def warn_due(
     store: Store, *, now: datetime, warn_before: timedelta, notify: Sequence[str], metrics: Metrics
 ) -> list[tuple[str, str]]:
@@ -32,20 +48,7 @@ async def warn_due(
     for stage, marker in STAGES:
         horizon = now + warn_before if stage == "sla_due_soon" else now
         async with store.transaction() as tx:
-            candidates = list(
-                await tx.conn.execute(
-                    select(t.requests.c.id, t.requests.c.reference)
-                    .where(
-                        t.requests.c.response_due.is_not(None),
-                        t.requests.c.response_due <= horizon,
-                        t.requests.c.first_contact_at.is_(None),
-                        t.requests.c.auto_submitted.is_(False),
-                        t.requests.c.status.not_in(CLOSED_STATUSES),
-                        marker.is_(None),
-                    )
-                    .limit(200)
-                )
-            )
+            candidates = list(await tx.conn.execute(awaiting_first_contact(marker, horizon)))
             for row in candidates:
                 claimed = await tx.conn.execute(
                     update(t.requests).where(t.requests.c.id == row.id, marker.is_(None)).values({marker.key: now})

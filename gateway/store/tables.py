@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -109,6 +110,16 @@ requests = Table(
 Index("ix_requests_received_at", requests.c.received_at)
 Index("ix_requests_reporter_phone", requests.c.reporter_phone)
 Index("ix_requests_contract_number", requests.c.contract_number)
+# What the SLA watch looks for on every pass. The index holds only such requests (one leaves it at its first
+# contact), so a pass reads a handful of rows however long the history grows; without it, a scan of every request
+# inside a write transaction.
+AWAITING_FIRST_CONTACT = and_(requests.c.first_contact_at.is_(None), requests.c.auto_submitted.is_(False))
+Index(
+    "ix_requests_awaiting_first_contact",
+    requests.c.response_due,
+    sqlite_where=AWAITING_FIRST_CONTACT,
+    postgresql_where=AWAITING_FIRST_CONTACT,
+)
 
 request_serials = Table(
     "request_serials",
@@ -204,6 +215,9 @@ outbox = Table(
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
 Index("ix_outbox_request_id", outbox.c.request_id)
+# The acknowledgement rate limit counts a recipient's recent rows in every intake transaction: without this index,
+# a scan of the whole outbox, which only grows (the IMAP bench's 10,000 messages slowed down as it filled).
+Index("ix_outbox_recipient_kind_created", outbox.c.recipient, outbox.c.kind, outbox.c.created_at)
 
 quarantine = Table(
     "quarantine",
