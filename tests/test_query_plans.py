@@ -18,6 +18,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from gateway.config import Settings, StorageSettings
+from gateway.contracts import return_watch
 from gateway.intake import Created, Duplicate, FollowUp, RawIntake
 from gateway.outbox.sla_watch import awaiting_first_contact
 from gateway.service import Gateway
@@ -99,3 +100,9 @@ async def test_the_acknowledgement_rate_limit_reads_the_recipients_rows_only(sto
     statement = _RECENT_OUTBOX.params(kind="ack_email", recipient="jan@example.pl", since=NOW - timedelta(hours=1))
     plan = await explain(store, statement)
     assert "ix_outbox_recipient_kind_created" in plan, plan
+
+
+@pytest.mark.parametrize("stage", return_watch.STAGES, ids=lambda stage: stage.kind)
+async def test_the_return_watch_reads_only_delivered_requests(store: Store, stage: return_watch.ReturnStage) -> None:
+    plan = await explain(store, return_watch.due_for(stage, NOW))
+    assert "ix_requests_status_return_due" in plan, plan

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from gateway.logs import get_logger
 from gateway.outbox_plans import new_message_id
@@ -43,6 +43,22 @@ STAGES = (
     ReturnStage(REMINDER, t.requests.c.return_reminded_at, lambda now: now + REMIND_BEFORE_DUE),
     ReturnStage(OVERDUE, t.requests.c.return_overdue_at, lambda now: now - OVERDUE_AFTER_DUE),
 )
+
+
+def due_for(stage: ReturnStage, now: datetime) -> Select[tuple[int, str, str | None, datetime | None, datetime]]:
+    """Delivered replacements whose return is due for `stage` and that `stage` has not been raised for."""
+    r = t.requests.c
+    return (
+        select(r.id, r.reference, r.reporter_email, r.delivered_at, r.return_due)
+        .where(
+            r.status == "delivered",  # with return_due, what ix_requests_status_return_due is for
+            r.return_due.is_not(None),
+            r.return_due <= stage.horizon(now),
+            stage.marker.is_(None),
+        )
+        .order_by(r.return_due)
+        .limit(BATCH)
+    )
 
 
 def _payload(row: Any) -> dict[str, Any]:
@@ -92,19 +108,7 @@ async def check_returns(
     r = t.requests.c
     for stage in STAGES:
         async with store.transaction() as tx:
-            candidates = list(
-                await tx.conn.execute(
-                    select(r.id, r.reference, r.reporter_email, r.delivered_at, r.return_due)
-                    .where(
-                        r.status == "delivered",
-                        r.return_due.is_not(None),
-                        r.return_due <= stage.horizon(now),
-                        stage.marker.is_(None),
-                    )
-                    .order_by(r.return_due)
-                    .limit(BATCH)
-                )
-            )
+            candidates = list(await tx.conn.execute(due_for(stage, now)))
             for row in candidates:
                 claimed = await tx.conn.execute(
                     update(t.requests).where(r.id == row.id, stage.marker.is_(None)).values({stage.marker.key: now})

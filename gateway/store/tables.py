@@ -114,6 +114,8 @@ Index("ix_requests_contract_number", requests.c.contract_number)
 # contact), so a pass reads a handful of rows however long the history grows; without it, a scan of every request
 # inside a write transaction.
 AWAITING_FIRST_CONTACT = and_(requests.c.first_contact_at.is_(None), requests.c.auto_submitted.is_(False))
+# The return watch looks for delivered replacements whose failed device is due back, on every pass.
+Index("ix_requests_status_return_due", requests.c.status, requests.c.return_due)
 Index(
     "ix_requests_awaiting_first_contact",
     requests.c.response_due,
