@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import stat
@@ -146,14 +147,32 @@ def test_a_turn_object_inherited_through_fork_waits_for_the_parents_turn(tmp_pat
     turns.take()  # the parent holds its turn while it forks
     child = os.fork()
     if child == 0:  # the child: a turn taken now must be its own, not the parent's lock seen through a shared file
-        outcome = 1
+        outcome = 2
         try:
             write_turns.fcntl = _NonBlockingFlock  # type: ignore[attr-defined, assignment]
-            turns.take()
-        except BlockingIOError:
-            outcome = 0
+            turns.take()  # its own description cannot get the lock at once, so it goes without
+            outcome = 1 if turns.held else 0
         finally:
             os._exit(outcome)
     _, status = os.waitpid(child, 0)
     turns.close()
     assert os.waitstatus_to_exitcode(status) == 0, "the child took the turn its parent held"
+
+
+def test_a_file_system_without_flock_leaves_writing_to_sqlite_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[int] = []
+
+    def unsupported(descriptor: int, operation: int) -> None:
+        attempts.append(operation)
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    turns = WriteTurns(f"sqlite:///{tmp_path / 'gateway.db'}")
+    monkeypatch.setattr("gateway.store.write_turns.fcntl.flock", unsupported)
+    turns.take()
+    assert not turns.held
+    turns.give_back()
+    turns.take()  # not asked again
+    turns.close()
+    assert attempts == [fcntl.LOCK_EX]

@@ -12,7 +12,8 @@ others; a process stopped while holding it (SIGSTOP, a debugger) makes the other
 
 The file holds nothing and is opened read-only (enough for flock), created with the database file's permissions so
 that whoever may write the database (the service, an operator's command) may take a turn. Should it not open all
-the same, the process writes without turns (SQLite's own locking is all that correctness needs) and says so once.
+the same, or the file system has no flock, the process writes without turns (SQLite's own locking is all that
+correctness needs) and says so once.
 """
 
 from __future__ import annotations
@@ -48,8 +49,16 @@ class WriteTurns:
         if self._fd is None and not self._open():
             return
         assert self._fd is not None
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError as exc:  # a file system without flock (ENOLCK, EOPNOTSUPP): SQLite's locking still holds
+            self._give_up(exc)
+            return
         self._held = True
+
+    @property
+    def held(self) -> bool:
+        return self._held
 
     def _open(self) -> bool:
         if self._database is None:
@@ -64,10 +73,16 @@ class WriteTurns:
             with contextlib.suppress(OSError):  # the umask narrowed it, or the file is someone else's (as it may be)
                 os.fchmod(self._fd, mode)
         except OSError as exc:
-            log.warning("no write turns: processes sharing this database wait in SQLite's busy handler", error=str(exc))
-            self._database = None
+            self._give_up(exc)
             return False
         return True
+
+    def _give_up(self, error: OSError) -> None:
+        log.warning("no write turns: processes sharing this database wait in SQLite's busy handler", error=str(error))
+        self._database = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def give_back(self) -> None:
         if self._held and self._fd is not None:
