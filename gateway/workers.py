@@ -3,8 +3,8 @@
 Why: one process runs its doors, parser and writer under one interpreter lock, so it uses about one core whatever
 the machine has. Processes share nothing in memory; everything they must agree on is already in the database
 (reference counters, duplicates, rate limits, outbox claims, watchers' claims), the same guarantee that lets
-gateways on several hosts share PostgreSQL. On SQLite the processes take turns at the write lock (WAL, BEGIN
-IMMEDIATE, busy timeout), each with its own group commit.
+gateways on several hosts share PostgreSQL. On SQLite the processes take turns at the write lock (a lock file, see
+gateway/store/write_turns.py), each with its own group commit. /metrics adds up every worker's counts.
 
 How: the parent applies migrations once, binds the SMTP and HTTP sockets, then forks the workers before any event
 loop or thread exists. Every worker accepts on the same sockets (the kernel hands each connection to one of them).
@@ -21,16 +21,20 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from gateway.config import Settings
 from gateway.logs import get_logger
+from gateway.metrics import forget_process, share_between_processes
 
 log = get_logger("gateway.workers")
 
@@ -134,6 +138,9 @@ def run_workers(settings: Settings, *, on_listening: Callable[[Listeners], None]
     listeners = bind_listeners(settings)
     # Nothing is ever written: the workers only watch for the end-of-file that the parent's death causes.
     parent_alive, parent_holds = os.pipe()
+    # Each worker counts in files here; /metrics adds them up (see gateway/metrics.py). Fresh for every start, so
+    # that counts of an earlier run are not added in.
+    metrics_folder = Path(tempfile.mkdtemp(prefix="hezo-metrics-"))
     shared_secret = settings.web.session_secret or secrets.token_hex(32)
     stopping = False
     workers: dict[int, _Worker] = {}
@@ -142,6 +149,7 @@ def run_workers(settings: Settings, *, on_listening: Callable[[Listeners], None]
         pid = os.fork()
         if pid == 0:
             os.close(parent_holds)
+            share_between_processes(metrics_folder)
             code = _run_worker(worker_settings(settings, index, shared_secret), listeners, index, parent_alive)
             sys.stdout.flush()
             sys.stderr.flush()
@@ -173,6 +181,7 @@ def run_workers(settings: Settings, *, on_listening: Callable[[Listeners], None]
         worker = workers.pop(pid, None)
         if worker is None:
             continue
+        forget_process(pid, metrics_folder)
         code = os.waitstatus_to_exitcode(status)
         if stopping:
             failed = failed or code != 0
@@ -186,5 +195,6 @@ def run_workers(settings: Settings, *, on_listening: Callable[[Listeners], None]
             continue
         log.error("worker exited, starting it again", worker=worker.index, pid=pid, exit_code=code)
         start(worker.index, deaths)
+    shutil.rmtree(metrics_folder, ignore_errors=True)
     log.info("workers stopped")
     return 1 if failed else 0

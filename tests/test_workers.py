@@ -10,6 +10,7 @@ import smtplib
 import subprocess
 import sys
 import threading
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -214,3 +215,43 @@ def test_a_worker_that_cannot_start_stops_the_gateway_with_an_error(tmp_path: Pa
     with watchdog(process), ended(process):
         _wait_for_events(process.stderr, {"worker keeps dying at start, stopping the gateway": 1})
         assert process.wait(timeout=STARTUP_DEADLINE_S) == 1
+
+
+def _intakes_counted(http_port: int, scrapes: int) -> set[float]:
+    """`hezo_intake_total` of e-mail created, as each of `scrapes` scrapes (new connections) reports it."""
+    seen = set()
+    for _ in range(scrapes):
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        values = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("hezo_intake_total{") and 'channel="email"' in line and 'outcome="created"' in line
+        ]
+        seen.add(sum(values))
+    return seen
+
+
+def test_metrics_add_up_every_worker_and_survive_their_restart(tmp_path: Path) -> None:
+    process = start_gateway(tmp_path, _sqlite_url(tmp_path), HEZO_SERVE__WORKERS="2")
+    assert process.stderr is not None
+    with watchdog(process), ended(process):
+        started = _wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
+        [parent] = started["workers started"]
+        http_port = int(parent["http"].rsplit(":", 1)[1])
+        smtp_port = int(parent["smtp"].rsplit(":", 1)[1])
+        _send_mails(smtp_port, [f"counted{n}" for n in range(5)])
+        # Whichever worker took a mail and whichever answers the scrape: the gateway's total.
+        assert _intakes_counted(http_port, scrapes=6) == {5.0}
+
+        for pid in parent["pids"]:
+            os.kill(pid, signal.SIGKILL)
+        _wait_for_events(process.stderr, {"worker exited, starting it again": 2, "gateway started": 2})
+        # New processes that have counted nothing yet: the dead workers' counts still add in.
+        assert _intakes_counted(http_port, scrapes=4) == {5.0}
+        _send_mails(smtp_port, ["counted5"])
+        assert _intakes_counted(http_port, scrapes=4) == {6.0}
+
+        process.send_signal(signal.SIGTERM)
+        _wait_for_events(process.stderr, {"workers stopped": 1})
+        assert process.wait(timeout=STARTUP_DEADLINE_S) == 0
