@@ -16,9 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import ConfigError
+from gateway.paths import CONFIG_DIR
 from gateway.schema import Mailbox
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gateway.toml"
+DEFAULT_CONFIG = CONFIG_DIR / "gateway.toml"
 ENV_PREFIX = "HEZO_"
 _DEFAULT_MAILBOXES: dict[str, Mailbox] = {"pomoc@myhezo.pl": "pomoc", "escalation@myhezo.pl": "escalation"}
 

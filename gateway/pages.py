@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -13,8 +12,9 @@ from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from gateway.page_texts import TEXTS
+from gateway.paths import TEMPLATES_DIR
 
-WEB_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
+WEB_TEMPLATES = TEMPLATES_DIR / "web"
 STATIC_DIR = WEB_TEMPLATES / "static"
 WARSAW = ZoneInfo("Europe/Warsaw")
 LANG_COOKIE = "hezo_lang"

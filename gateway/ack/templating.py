@@ -9,9 +9,10 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from gateway.ack.context import DEFAULT_CONTACTS, AckContext, ServiceContacts, local_time, short_local_time
+from gateway.paths import TEMPLATES_DIR
 from gateway.schema import Language
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+DEFAULT_TEMPLATES_DIR = TEMPLATES_DIR
 
 
 @lru_cache(maxsize=8)

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from gateway.errors import ConfigError
+from gateway.paths import CONFIG_DIR
 from gateway.sla import WINDOWS, Window, due, next_business_day_end
 
 Delivery = Literal["none", "nbd", "8h", "4h"]
 DELIVERIES: tuple[Delivery, ...] = get_args(Delivery)
 DELIVERY_HOURS: dict[Delivery, int] = {"8h": 8, "4h": 4}
 
-DEFAULT_LEVELS_FILE = Path(__file__).resolve().parent.parent.parent / "config" / "service_levels.toml"
+DEFAULT_LEVELS_FILE = CONFIG_DIR / "service_levels.toml"
 _KEYS = {"window", "delivery", "onsite", "description"}
 
 
