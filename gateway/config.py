@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import ConfigError
-from gateway.paths import CONFIG_DIR
+from gateway.paths import CONFIG_DIR, TEMPLATES_DIR
 from gateway.schema import Mailbox
 
 DEFAULT_CONFIG = CONFIG_DIR / "gateway.toml"
@@ -172,6 +172,20 @@ class SlaSettings(_Section):
 class AckSettings(_Section):
     domain: str = "myhezo.pl"
     rate_limit_per_hour: int = Field(default=10, ge=0)
+    # A folder of your own acknowledgement templates (ack/<language>/…), in place of the ones that come with the
+    # gateway: a wheel's copies live inside the installed package. It must hold every template those have.
+    templates_dir: Path | None = None
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _holds_every_template(cls, folder: Path | None) -> Path | None:
+        if folder is None:
+            return None
+        needed = sorted(path.relative_to(TEMPLATES_DIR).as_posix() for path in (TEMPLATES_DIR / "ack").rglob("*.j2"))
+        missing = [name for name in needed if not (folder / name).is_file()]
+        if missing:
+            raise ValueError(f"{folder} lacks templates the gateway sends: {', '.join(missing)}")
+        return folder
 
 
 class ServeSettings(_Section):

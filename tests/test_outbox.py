@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shutil
 import sys
 from datetime import timedelta
 from email import policy
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from gateway.config import Settings
@@ -20,6 +23,7 @@ from gateway.intake import Created
 from gateway.outbox import queue
 from gateway.outbox.dispatcher import Dispatcher, backoff
 from gateway.outbox.senders import webhook_signature
+from gateway.paths import TEMPLATES_DIR
 from gateway.pipeline import submit
 from gateway.steps import PipelineDeps
 from gateway.store import tables as t
@@ -281,3 +285,32 @@ async def test_the_dispatcher_is_woken_only_when_an_intake_queued_something(
         assert wakes == ["wake"]  # its acknowledgement goes out now
     finally:
         await store.close()
+
+
+def templates_of_our_own(folder: Path) -> Path:
+    """A copy of the gateway's acknowledgement templates, the Polish e-mail marked as ours."""
+    shutil.copytree(TEMPLATES_DIR / "ack", folder / "ack")
+    email_text = folder / "ack" / "pl" / "email.txt.j2"
+    email_text.write_text("Szablon serwisu partnerskiego.\n" + email_text.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+async def test_acknowledgements_come_from_the_configured_templates_folder(deps: PipelineDeps, tmp_path: Path) -> None:
+    ours = templates_of_our_own(tmp_path / "templates")
+    outcome = await submit(email(simple_mail()), deps)
+    assert isinstance(outcome, Created)
+    settings = settings_for(tmp_path, ack={"templates_dir": str(ours)})
+    assert await Dispatcher(store=deps.store, settings=settings, clock=deps.clock).run_once() == 1
+    [eml] = list((tmp_path / "data" / "outbox").glob("*.eml"))
+    message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    text = message.get_body(preferencelist=("plain",))
+    assert text is not None and text.get_content().startswith("Szablon serwisu partnerskiego.")
+
+
+def test_a_templates_folder_must_hold_every_template_the_gateway_sends(tmp_path: Path) -> None:
+    ours = templates_of_our_own(tmp_path / "templates")
+    (ours / "ack" / "en" / "sms.txt.j2").unlink()
+    with pytest.raises(ValidationError, match=re.escape("ack/en/sms.txt.j2")):
+        settings_for(tmp_path, ack={"templates_dir": str(ours)})
+    with pytest.raises(ValidationError, match="lacks templates"):
+        settings_for(tmp_path, ack={"templates_dir": str(tmp_path / "nowhere")})

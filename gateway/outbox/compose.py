@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from gateway.ack import (
@@ -38,8 +39,16 @@ def ack_context(request: dict[str, Any], window: Window) -> AckContext:
 
 
 def compose_email(
-    row: OutboxRow, request: dict[str, Any], *, from_address: str, notify_from: str, window: Window, now: datetime
+    row: OutboxRow,
+    request: dict[str, Any],
+    *,
+    from_address: str,
+    notify_from: str,
+    window: Window,
+    now: datetime,
+    templates_dir: Path | None = None,
 ) -> EmailMessage:
+    """`templates_dir`: `[ack] templates_dir`, or None for the templates that come with the gateway."""
     ctx = ack_context(request, window)
     message_id = row.message_id or new_message_id(ctx.reference, from_address.rpartition("@")[2] or "myhezo.pl")
     if row.kind == "ack_email":
@@ -52,15 +61,27 @@ def compose_email(
             references=row.payload.get("thread_ids") or [],
             original_subject=ctx.subject,
             date=now,
+            templates_dir=templates_dir,
         )
     if row.kind == "escalation_email":
         return render_escalation_notice(
-            ctx, from_address=notify_from, to_addresses=[row.recipient], message_id=message_id, date=now
+            ctx,
+            from_address=notify_from,
+            to_addresses=[row.recipient],
+            message_id=message_id,
+            date=now,
+            templates_dir=templates_dir,
         )
     if row.kind in ("sla_due_soon", "sla_breached"):
         stage: SlaStage = "due_soon" if row.kind == "sla_due_soon" else "breached"
         return render_sla_warning(
-            ctx, stage=stage, from_address=notify_from, to_addresses=[row.recipient], message_id=message_id, date=now
+            ctx,
+            stage=stage,
+            from_address=notify_from,
+            to_addresses=[row.recipient],
+            message_id=message_id,
+            date=now,
+            templates_dir=templates_dir,
         )
     if row.kind in ("return_reminder", "return_overdue"):
         due = datetime.fromisoformat(row.payload["return_due"])
@@ -75,6 +96,7 @@ def compose_email(
                 to_address=row.recipient,
                 message_id=message_id,
                 date=now,
+                templates_dir=templates_dir,
             )
         return render_return_overdue(
             ctx,
@@ -88,8 +110,8 @@ def compose_email(
     raise ValueError(f"no e-mail composition for outbox kind {row.kind!r}")
 
 
-def compose_sms(request: dict[str, Any], window: Window) -> str:
-    return render_ack_sms(ack_context(request, window))
+def compose_sms(request: dict[str, Any], window: Window, templates_dir: Path | None = None) -> str:
+    return render_ack_sms(ack_context(request, window), templates_dir=templates_dir)
 
 
 def webhook_payload(row: OutboxRow, request: dict[str, Any]) -> dict[str, Any]:

@@ -112,7 +112,7 @@ class Dispatcher:
         s = self.settings
         window = s.sla.default_window
         if row.kind == "ack_sms":
-            await self.sms.send(to=row.recipient, body=compose.compose_sms(request, window))
+            await self.sms.send(to=row.recipient, body=compose.compose_sms(request, window, s.ack.templates_dir))
         elif row.kind == "escalation_webhook":
             await self.webhook.post(row.recipient, compose.webhook_payload(row, request))
         else:
@@ -124,6 +124,7 @@ class Dispatcher:
                 notify_from=s.relay.from_address,
                 window=window,
                 now=self.clock(),
+                templates_dir=s.ack.templates_dir,
             )
             await self.email.send(message, row_id=row.id)
 
