@@ -5,6 +5,7 @@ Nothing else in the gateway reads the environment; the settings object is passed
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 import typing
@@ -226,9 +227,25 @@ class Settings(_Section):
         return next((a for a, m in self.mailboxes.items() if m == mailbox), self.relay.from_address)
 
 
-def _is_list_field(section: type[BaseModel], key: str) -> bool:
+def _list_item_type(section: type[BaseModel], key: str) -> Any:
+    """The item type of a list field of `section` (None when `key` is not a list field)."""
     field = section.model_fields.get(key)
-    return field is not None and typing.get_origin(field.annotation) is list
+    if field is None or typing.get_origin(field.annotation) is not list:
+        return None
+    return typing.get_args(field.annotation)[0]
+
+
+def _env_list(name: str, value: str, item_type: Any) -> list[Any]:
+    """A list from one environment variable: comma-separated words, or JSON for a list of tables (IMAP accounts)."""
+    if not (isinstance(item_type, type) and issubclass(item_type, BaseModel)):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    try:
+        items = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name}: expected a JSON list of objects ({exc})") from exc
+    if not isinstance(items, list):
+        raise ConfigError(f"{name}: expected a JSON list of objects")
+    return items
 
 
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -242,10 +259,12 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> None:
         section = data.setdefault(section_name, {})
         section_type = field.annotation
         key = "from" if section_name == "relay" and key == "from" else key
-        if isinstance(section_type, type) and issubclass(section_type, BaseModel) and _is_list_field(section_type, key):
-            section[key] = [item.strip() for item in value.split(",") if item.strip()]
-        else:
-            section[key] = value
+        item_type = (
+            _list_item_type(section_type, key)
+            if isinstance(section_type, type) and issubclass(section_type, BaseModel)
+            else None
+        )
+        section[key] = value if item_type is None else _env_list(name, value, item_type)
 
 
 def _describe(error: ValidationError) -> str:
