@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from parsers.wordscan import LabelSearch
+from parsers.wordscan import LabelGroup, LabelSearch
 
 _FILLER = r"(?:[\s:#.=()\-–]|nr\b|no\b|numer\w*|number\b|id\b)*"
 _GTAC_LABEL = (
@@ -27,10 +27,16 @@ _RMA = LabelSearch(
 )
 
 
+# One pass over the text finds where either kind of label may begin (the text is a whole mail: subject,
+# description and body).
+_LABELS = LabelGroup([_GTAC, _RMA])
+
+
 def vendor_cases(text: str) -> list[dict[str, str]]:
     """`[{"type": "gtac_case" | "rma", "number": "..."}]` in order of appearance, without repeats."""
-    found = [(m.start("number"), "gtac_case", m.group("number")) for m in _GTAC.finditer(text)]
-    found += [(m.start("number"), "rma", m.group("number")) for m in _RMA.finditer(text)]
+    scan = _LABELS.scan(text)
+    found = [(m.start("number"), "gtac_case", m.group("number")) for m in _GTAC.finditer(text, scan)]
+    found += [(m.start("number"), "rma", m.group("number")) for m in _RMA.finditer(text, scan)]
     seen: set[tuple[str, str]] = set()
     cases: list[dict[str, str]] = []
     for _, kind, number in sorted(found):
