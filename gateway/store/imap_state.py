@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,17 +51,19 @@ async def load_cursor(store: Store, account: str) -> ImapCursor | None:
     return ImapCursor(int(row.uidvalidity), int(row.last_uid or 0))
 
 
+async def _save_account_row(store: Store, table: Table, account: str, changes: dict[str, Any]) -> None:
+    """Insert the account's row of `table`, or update it with `changes` when there is one already."""
+    values = {"account": account, **changes}
+    async with store.transaction() as tx:
+        dialect_insert = postgresql.insert if tx.dialect == "postgresql" else sqlite.insert
+        upsert = dialect_insert(table).values(values).on_conflict_do_update(index_elements=["account"], set_=changes)
+        await tx.conn.execute(upsert)
+
+
 async def save_cursor(store: Store, account: str, cursor: ImapCursor, at: datetime) -> None:
-    values = {"account": account, "uidvalidity": cursor.uidvalidity, "last_uid": cursor.last_uid, "updated_at": at}
     changes = {"uidvalidity": cursor.uidvalidity, "last_uid": cursor.last_uid, "updated_at": at}
     try:
-        async with store.transaction() as tx:
-            if tx.dialect == "postgresql":
-                pg = postgresql.insert(t.imap_state).values(values)
-                await tx.conn.execute(pg.on_conflict_do_update(index_elements=["account"], set_=changes))
-            else:
-                lite = sqlite.insert(t.imap_state).values(values)
-                await tx.conn.execute(lite.on_conflict_do_update(index_elements=["account"], set_=changes))
+        await _save_account_row(store, t.imap_state, account, changes)
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"imap state not saved: {exc}") from exc
 
@@ -87,15 +90,8 @@ async def save_refresh_token(
     store: Store, account: str, configured_sha256: str, refresh_token: str, at: datetime
 ) -> None:
     changes = {"configured_sha256": configured_sha256, "refresh_token": refresh_token, "updated_at": at}
-    values = {"account": account, **changes}
     try:
-        async with store.transaction() as tx:
-            if tx.dialect == "postgresql":
-                pg = postgresql.insert(t.oauth_refresh_tokens).values(values)
-                await tx.conn.execute(pg.on_conflict_do_update(index_elements=["account"], set_=changes))
-            else:
-                lite = sqlite.insert(t.oauth_refresh_tokens).values(values)
-                await tx.conn.execute(lite.on_conflict_do_update(index_elements=["account"], set_=changes))
+        await _save_account_row(store, t.oauth_refresh_tokens, account, changes)
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"oauth refresh token not saved: {_without_parameters(exc)}") from exc
 
