@@ -18,8 +18,10 @@ from tests.test_pipeline import simple_mail
 STARTUP_DEADLINE_S = 30
 
 
-def _wait_for_event(stream: IO[str], event: str) -> dict[str, Any]:
-    """Reads JSON log lines until `event` appears (the readiness signal; no sleeping)."""
+def wait_for_events(stream: IO[str], wanted: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Reads JSON log lines until each event has appeared as often as wanted, in whatever order the processes
+    wrote them (a worker may log before its parent does)."""
+    found: dict[str, list[dict[str, Any]]] = {event: [] for event in wanted}
     seen = []
     for line in stream:
         seen.append(line)
@@ -27,9 +29,16 @@ def _wait_for_event(stream: IO[str], event: str) -> dict[str, Any]:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if record.get("event") == event:
-            return dict(record)
-    raise AssertionError(f"gateway exited before logging {event!r}:\n{''.join(seen)}")
+        if record.get("event") in found:
+            found[record["event"]].append(record)
+        if all(len(found[event]) >= count for event, count in wanted.items()):
+            return found
+    raise AssertionError(f"the gateway's log ended before {wanted}:\n{''.join(seen)}")
+
+
+def _wait_for_event(stream: IO[str], event: str) -> dict[str, Any]:
+    """Reads JSON log lines until `event` appears (the readiness signal; no sleeping)."""
+    return wait_for_events(stream, {event: 1})[event][0]
 
 
 def start_gateway(

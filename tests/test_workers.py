@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import smtplib
@@ -15,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
 import aiohttp
 import pytest
@@ -29,7 +27,7 @@ from gateway.workers import worker_settings
 from tests.conftest import REPO_ROOT, postgres_admin, postgres_url
 from tests.support.web_app import csrf_of
 from tests.test_pipeline import simple_mail
-from tests.test_serve import STARTUP_DEADLINE_S
+from tests.test_serve import STARTUP_DEADLINE_S, wait_for_events
 from tests.test_serve import start_gateway as start_serve
 
 AGENT, PASSWORD = "anna", "dobre-haslo-2026"
@@ -110,24 +108,6 @@ def ended(process: subprocess.Popen[str]) -> Iterator[None]:
             process.stderr.close()
 
 
-def _wait_for_events(stream: IO[str], wanted: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
-    """Reads JSON log lines until each event has appeared as often as wanted, in whatever order the processes
-    wrote them (a worker may log before its parent does)."""
-    found: dict[str, list[dict[str, Any]]] = {event: [] for event in wanted}
-    seen = []
-    for line in stream:
-        seen.append(line)
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("event") in found:
-            found[record["event"]].append(record)
-        if all(len(found[event]) >= count for event, count in wanted.items()):
-            return found
-    raise AssertionError(f"the gateway's log ended before {wanted}:\n{''.join(seen)}")
-
-
 @contextmanager
 def watchdog(process: subprocess.Popen[str]) -> Iterator[None]:
     """A wait for a log line that never comes must not hang the suite: after a deadline the parent and its workers
@@ -161,7 +141,7 @@ async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_kil
     process = start_gateway(tmp_path, database_url, HEZO_SERVE__WORKERS="2")
     assert process.stderr is not None
     with watchdog(process), ended(process):
-        started = _wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
+        started = wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
         assert {record["worker"] for record in started["gateway started"]} == {0, 1}
         [parent] = started["workers started"]
         _add_agent(tmp_path, database_url)  # after the start: the parent has created the schema
@@ -179,7 +159,7 @@ async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_kil
             # kept by the parent lets them accept the cookie signed before.
             for pid in parent["pids"]:
                 os.kill(pid, signal.SIGKILL)
-            restarted = _wait_for_events(process.stderr, {"worker exited, starting it again": 2, "gateway started": 2})
+            restarted = wait_for_events(process.stderr, {"worker exited, starting it again": 2, "gateway started": 2})
             assert {record["worker"] for record in restarted["gateway started"]} == {0, 1}
 
             async with browser.get(desk, allow_redirects=False) as after_restart:
@@ -191,7 +171,7 @@ async def test_two_workers_share_mail_and_sessions_and_come_back_after_being_kil
         assert [key.split("#")[0] for key in await _stored_requests(database_url)] == expected
 
         process.send_signal(signal.SIGTERM)
-        _wait_for_events(process.stderr, {"workers stopped": 1})
+        wait_for_events(process.stderr, {"workers stopped": 1})
         assert process.wait(timeout=STARTUP_DEADLINE_S) == 0
 
 
@@ -199,9 +179,9 @@ def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
     process = start_gateway(tmp_path, HEZO_SERVE__WORKERS="2")
     assert process.stderr is not None
     with watchdog(process), ended(process):
-        _wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
+        wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
         process.kill()  # SIGKILL: the parent can forward nothing
-        stopped = _wait_for_events(process.stderr, {"the parent process is gone, stopping": 2, "gateway stopped": 2})
+        stopped = wait_for_events(process.stderr, {"the parent process is gone, stopping": 2, "gateway stopped": 2})
         assert {record["worker"] for record in stopped["gateway stopped"]} == {0, 1}
         process.wait()
         # The log pipe ends only when every process holding it has exited: no worker outlives its parent.
@@ -213,7 +193,7 @@ def test_a_worker_that_cannot_start_stops_the_gateway_with_an_error(tmp_path: Pa
     process = start_gateway(tmp_path, HEZO_SERVE__WORKERS="2", HEZO_SMTP__TLS_CERT=missing, HEZO_SMTP__TLS_KEY=missing)
     assert process.stderr is not None
     with watchdog(process), ended(process):
-        _wait_for_events(process.stderr, {"worker keeps dying at start, stopping the gateway": 1})
+        wait_for_events(process.stderr, {"worker keeps dying at start, stopping the gateway": 1})
         assert process.wait(timeout=STARTUP_DEADLINE_S) == 1
 
 
@@ -236,7 +216,7 @@ def test_metrics_add_up_every_worker_and_survive_their_restart(tmp_path: Path) -
     process = start_gateway(tmp_path, _sqlite_url(tmp_path), HEZO_SERVE__WORKERS="2")
     assert process.stderr is not None
     with watchdog(process), ended(process):
-        started = _wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
+        started = wait_for_events(process.stderr, {"workers started": 1, "gateway started": 2})
         [parent] = started["workers started"]
         http_port = int(parent["http"].rsplit(":", 1)[1])
         smtp_port = int(parent["smtp"].rsplit(":", 1)[1])
@@ -246,12 +226,12 @@ def test_metrics_add_up_every_worker_and_survive_their_restart(tmp_path: Path) -
 
         for pid in parent["pids"]:
             os.kill(pid, signal.SIGKILL)
-        _wait_for_events(process.stderr, {"worker exited, starting it again": 2, "gateway started": 2})
+        wait_for_events(process.stderr, {"worker exited, starting it again": 2, "gateway started": 2})
         # New processes that have counted nothing yet: the dead workers' counts still add in.
         assert _intakes_counted(http_port, scrapes=4) == {5.0}
         _send_mails(smtp_port, ["counted5"])
         assert _intakes_counted(http_port, scrapes=4) == {6.0}
 
         process.send_signal(signal.SIGTERM)
-        _wait_for_events(process.stderr, {"workers stopped": 1})
+        wait_for_events(process.stderr, {"workers stopped": 1})
         assert process.wait(timeout=STARTUP_DEADLINE_S) == 0
