@@ -18,7 +18,7 @@ from gateway.intake import Created, Outcome
 from gateway.logs import get_logger
 from gateway.store import Store
 from gateway.store import tables as t
-from gateway.store.reads import CLOSED_STATUSES
+from gateway.store.tables import CLOSED_STATUSES
 
 LIKELY_FOLLOW_UP = "likely_follow_up"
 

@@ -22,7 +22,7 @@ from gateway.contracts import return_watch
 from gateway.intake import Created, Duplicate, FollowUp, RawIntake
 from gateway.outbox.sla_watch import awaiting_first_contact
 from gateway.service import Gateway
-from gateway.store import Store
+from gateway.store import Store, reads
 from gateway.store import tables as t
 from gateway.store.engine import sqlite_on_connect
 from gateway.store.writes import _RECENT_OUTBOX
@@ -106,3 +106,21 @@ async def test_the_acknowledgement_rate_limit_reads_the_recipients_rows_only(sto
 async def test_the_return_watch_reads_only_delivered_requests(store: Store, stage: return_watch.ReturnStage) -> None:
     plan = await explain(store, return_watch.due_for(stage, NOW))
     assert "ix_requests_status_return_due" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("channel", "mailbox", "index"),
+    [
+        (None, None, "ix_requests_open"),
+        (None, "pomoc", "ix_requests_open"),
+        ("email", None, "ix_requests_open_by_channel"),
+        ("email", "escalation", "ix_requests_open_by_channel"),
+    ],
+)
+async def test_the_desks_open_list_reads_only_open_requests(
+    store: Store, channel: str | None, mailbox: str | None, index: str
+) -> None:
+    plan = await explain(store, reads.request_list_query(reads.RequestFilter("open", channel, mailbox)))
+    assert index in plan, plan
+    if store.backend == "sqlite":
+        assert "TEMP B-TREE" not in plan, plan  # read newest first from the index, not gathered and sorted

@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, exists, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import tables as t
-from gateway.store.reads import CLOSED_STATUSES
 from gateway.store.sqlite_direct import prepared
+from gateway.store.tables import CLOSED_STATUSES
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from gateway.logs import get_logger
 from gateway.metrics import Metrics
 from gateway.store import Store
 from gateway.store import tables as t
-from gateway.store.reads import CLOSED_STATUSES
+from gateway.store.tables import CLOSED_STATUSES
 
 log = get_logger("gateway.sla_watch")
 

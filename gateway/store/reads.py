@@ -6,12 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store import tables as t
-
-CLOSED_STATUSES = ("closed", "rejected")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -80,10 +78,11 @@ async def request_by_reference(conn: AsyncConnection, reference: str) -> StoredR
     return _stored(row) if row else None
 
 
-async def list_requests(conn: AsyncConnection, f: RequestFilter) -> list[StoredRequest]:
+def request_list_query(f: RequestFilter) -> Select[Any]:
+    """Newest first; `status="open"` in the partial index's own words (see tables.OPEN_REQUEST)."""
     query = select(*_REQUEST_COLUMNS).order_by(t.requests.c.id.desc()).limit(f.limit)
     if f.status == "open":
-        query = query.where(t.requests.c.status.not_in(CLOSED_STATUSES))
+        query = query.where(t.OPEN_REQUEST)
     elif f.status:
         query = query.where(t.requests.c.status == f.status)
     if f.channel:
@@ -96,7 +95,11 @@ async def list_requests(conn: AsyncConnection, f: RequestFilter) -> list[StoredR
         query = query.where(t.requests.c.received_at >= f.since)
     if f.before_id:
         query = query.where(t.requests.c.id < f.before_id)
-    return [_stored(row) for row in await conn.execute(query)]
+    return query
+
+
+async def list_requests(conn: AsyncConnection, f: RequestFilter) -> list[StoredRequest]:
+    return [_stored(row) for row in await conn.execute(request_list_query(f))]
 
 
 async def messages_of(conn: AsyncConnection, request_id: int) -> list[dict[str, Any]]:

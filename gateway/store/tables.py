@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    literal_column,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -116,6 +117,22 @@ Index("ix_requests_contract_number", requests.c.contract_number)
 AWAITING_FIRST_CONTACT = and_(requests.c.first_contact_at.is_(None), requests.c.auto_submitted.is_(False))
 # The return watch looks for delivered replacements whose failed device is due back, on every pass.
 Index("ix_requests_status_return_due", requests.c.status, requests.c.return_due)
+# The desk's list and the API's `status=open`: requests not yet closed, newest first. Without an index of its own the
+# newest-first walk reads every closed request of the history whenever fewer open ones exist than the page shows.
+# The statuses are written as literals, not bound parameters: only then can a database tell that a query's condition
+# is the partial index's own.
+CLOSED_STATUSES = ("closed", "rejected")
+OPEN_REQUEST = requests.c.status.not_in([literal_column(f"'{status}'") for status in CLOSED_STATUSES])
+Index("ix_requests_open", requests.c.id, sqlite_where=OPEN_REQUEST, postgresql_where=OPEN_REQUEST)
+# The same list for one channel: otherwise the unique (channel, external_id) index looks the better way in, and it
+# holds every request of that channel ever, to be sorted.
+Index(
+    "ix_requests_open_by_channel",
+    requests.c.channel,
+    requests.c.id,
+    sqlite_where=OPEN_REQUEST,
+    postgresql_where=OPEN_REQUEST,
+)
 Index(
     "ix_requests_awaiting_first_contact",
     requests.c.response_due,
