@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.smtp import IntakeHandler, MessageSlots
 from channels.smtp_protocol import (
@@ -22,6 +24,7 @@ from channels.smtp_protocol import (
     GatewaySMTP,
     PeerSessions,
     ReceiveBudget,
+    receive_data,
 )
 from gateway.config import SmtpSettings
 
@@ -137,6 +140,65 @@ async def test_data_over_the_size_limit_is_refused_with_552_and_nothing_handed_o
     reply, messages = await ours(WIRE_CASES["size one over the limit"])
     assert reply == b"552 Error: Too much mail data"
     assert messages == []
+
+
+async def _read_line_by_line(reader: asyncio.StreamReader, data: DataReceiver) -> None:
+    """How the door read message data before it read blocks: the reference receive_data is held to."""
+    while True:
+        try:
+            line = await reader.readuntil(b"\r\n")
+        except asyncio.LimitOverrunError as overrun:
+            data.overlong()
+            line = await reader.read(overrun.consumed)
+        if not data.mid_line and line == b".\r\n":
+            return
+        data.add(line)
+
+
+_WIRE_PIECES = [b"a", b"bbbbb", b"z" * 30, b".", b"..", b"\r", b"\n", b"\r\n", b".\r\n", b"\r\n.\r\n", b"\xc5\xbc"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    body=st.lists(st.sampled_from(_WIRE_PIECES), max_size=40).map(b"".join),
+    arrivals=st.lists(st.integers(1, 40), min_size=1, max_size=8),
+    line_limit=st.integers(4, 24),
+    size_limit=st.none() | st.integers(1, 300),
+    budget=st.none() | st.integers(0, 300),
+)
+def test_data_read_in_blocks_is_what_reading_line_by_line_gives(
+    body: bytes, arrivals: list[int], line_limit: int, size_limit: int | None, budget: int | None
+) -> None:
+    """Same bytes, same refusal, same counts and the same bytes left for the commands after the final dot, however
+    the data arrives (in pieces of the given sizes, so the reader overruns its limit mid-line too)."""
+    wire = body + b"\r\n.\r\nQUIT\r\n"
+
+    async def outcome(read: Callable[[asyncio.StreamReader, DataReceiver], Awaitable[object]]) -> tuple[object, ...]:
+        reader = asyncio.StreamReader(limit=line_limit)  # the door's reader has the line limit as its limit
+
+        async def arrive() -> None:
+            position, sizes = 0, iter(arrivals * len(wire))
+            while position < len(wire):
+                size = next(sizes)
+                reader.feed_data(wire[position : position + size])
+                position += size
+                await asyncio.sleep(0)
+            reader.feed_eof()
+
+        data = DataReceiver(
+            size_limit=size_limit,
+            line_limit=line_limit,
+            budget=None if budget is None else ReceiveBudget(limit=budget),
+        )
+        arriving = asyncio.ensure_future(arrive())
+        await read(reader, data)
+        await arriving
+        content = data.content() if data.state is DataState.NOMINAL else None
+        return data.state, data.received, data.held, content, await reader.read()
+
+    blocks = asyncio.run(outcome(lambda reader, data: receive_data(reader, data, lambda: True)))
+    lines = asyncio.run(outcome(_read_line_by_line))
+    assert blocks == lines
 
 
 def test_the_receiver_holds_one_buffer_that_becomes_the_message_without_a_copy() -> None:
