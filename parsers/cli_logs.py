@@ -50,9 +50,26 @@ _TABLE_HEADER_RE = re.compile(r"^[ \t]*(?=[^\n]*\bSerial#)(?:\S+[ \t]+){2,}\S+[ 
 _ROW_TOKEN_RE = re.compile(r"\S+")
 
 
+def _hardware_lines(text: str) -> list[re.Match[str]]:
+    """What `_EXOS_HARDWARE_LINE_RE.finditer(text)` finds, trying only lines that hold a colon.
+
+    The pattern is anchored at line starts, which the regex engine cannot skip to: it tried every position of the
+    text. Every match holds a colon, and colons are found at C speed.
+    """
+    lines: list[re.Match[str]] = []
+    colon = text.find(":")
+    while colon >= 0:
+        line = _EXOS_HARDWARE_LINE_RE.match(text, text.rfind("\n", 0, colon) + 1)
+        if line is not None:
+            lines.append(line)
+        line_end = text.find("\n", colon)
+        colon = text.find(":", line_end) if line_end >= 0 else -1
+    return lines
+
+
 def _exos_hardware_serials(text: str) -> list[Found]:
     found: list[Found] = []
-    for line in _EXOS_HARDWARE_LINE_RE.finditer(text):
+    for line in _hardware_lines(text):
         rest = line.group("rest")
         has_part_number = _PART_NUMBER_RE.search(rest) is not None
         if not _ALWAYS_HARDWARE_NAMES.fullmatch(line.group("name")) and not (

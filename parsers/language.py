@@ -36,6 +36,9 @@ _CLI_LINE_RE = re.compile(
 )
 _CLI_LINE_NEEDS = (" :", "\t:", "#", ">")  # a key/value line has a blank before its colon, a prompt ends in # or >
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# The same words in lower-case ASCII text, where a letter can only be a-z: the Unicode letter class costs four times
+# as much per character, and English mail, Polish typed without diacritics and CLI output are all ASCII.
+_ASCII_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # Polish letters in both cases: a set look-up instead of a pattern search per word.
 _POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 
@@ -88,7 +91,8 @@ def language_scores(text: str) -> tuple[int, int]:
     """
     if any(needed in text for needed in _CLI_LINE_NEEDS):
         text = _CLI_LINE_RE.sub("", text)
-    words = _WORD_RE.findall(text.lower())
+    lower = text.lower()
+    words = (_ASCII_WORD_RE if lower.isascii() else _WORD_RE).findall(lower)
     polish = sum(map(_POLISH_WORDS.__contains__, words))
     english = sum(map(_ENGLISH_ONLY_WORDS.__contains__, words))
     # Polish letters are not ASCII: only the few other words are searched for them.

@@ -13,7 +13,7 @@ from email.policy import compat32
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import language, phone
+from parsers import cli_logs, language, phone
 from parsers.email import quotes
 from parsers.email import views as views_module
 from parsers.email.charset import decode_bytes
@@ -97,6 +97,15 @@ def test_no_candidate_without_a_digit_run(text: str) -> None:
     if phone._DIGIT_RUN_RE.search(text) is None:
         for candidate in phone._CANDIDATE_RE.finditer(text):
             assert len(re.sub(r"\D", "", candidate.group(0))) < phone._MIN_DIGITS
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=phone_text())
+def test_the_digit_run_gate_answers_as_its_unicode_pattern(text: str) -> None:
+    """ASCII text takes the plain-set pattern; mostly ASCII pieces make both paths common."""
+    assert phone.has_digit_run(text) == (phone._DIGIT_RUN_RE.search(text) is not None)
+    ascii_only = text.encode("ascii", "ignore").decode()
+    assert phone.has_digit_run(ascii_only) == (phone._DIGIT_RUN_RE.search(ascii_only) is not None)
 
 
 # The MAC look-alike as it was written before it was split into two separator-first searches.
@@ -187,6 +196,7 @@ def plain_language_scores(text: str) -> tuple[int, int]:
 WORD_PIECES = [
     "we", "We", "the", "i", "I", "nie", "się", "Dzień", "żółw", "ÓSMY", "naïve", "İ", "x", "show", "sh", "switch#",
     "sw1>", " ", "  ", "\n", "\t", ":", " : ", "#", ">", "> ", "'", "don't", "9", "_", "Serial", "ą", "ł",
+    "\u212a",  # the Kelvin sign: not ASCII, yet lower case makes it an ASCII "k"
 ]  # fmt: skip
 
 
@@ -195,6 +205,8 @@ WORD_PIECES = [
 def test_language_scores_count_what_the_plain_loop_counts(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert language.language_scores(text) == plain_language_scores(text)
+    ascii_only = text.encode("ascii", "ignore").decode()  # the ASCII word pattern's text
+    assert language.language_scores(ascii_only) == plain_language_scores(ascii_only)
     history = language._HISTORY_START_RE.search(text)
     own = language._QUOTED_LINE_RE.sub("", text[: history.start()] if history else text)
     assert language.reporters_own_text(text) == (own if own.strip() else text)
@@ -429,3 +441,17 @@ def test_the_quick_read_of_a_from_header_gives_what_the_address_grammar_gives(va
 @given(plain_mailbox())
 def test_plain_mailboxes_take_the_quick_path(value: str) -> None:
     assert _PLAIN_MAILBOX.fullmatch(value) is not None
+
+
+HARDWARE_LINE_PIECES = [
+    "Switch", "Slot-1", "PSU-2", "PartInfo", "5520-VIM-4X-1", "X440G2", "-", " ", "  ", "\t", ":", " : ", "\n",
+    "800979-00-05", "2011G-00289", "Rev 05", "BootROM:", "Internal", "a", "ą", "::", "\n\n",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(HARDWARE_LINE_PIECES), max_size=30))
+def test_hardware_lines_are_the_lines_the_anchored_pattern_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    found = [line.span() for line in cli_logs._hardware_lines(text)]
+    assert found == [line.span() for line in cli_logs._EXOS_HARDWARE_LINE_RE.finditer(text)]
