@@ -18,6 +18,8 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-/.#][A-Za-z0-9]+)*")
 def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
     if contract_shape(token):
         contracts.append(token.upper())
+    elif token[:2].upper() == "PW" and contract_shape(token[2:]):  # PW40012345: the label glued to the number
+        contracts.append(token[2:])
     elif is_labelled_serial(token):
         serials.append(token.upper())
     elif "/" in token:  # `A/B` written without spaces

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from parsers.identifiers.columns import column_values
 from parsers.identifiers.shapes import (
     HEZO_CONTRACT_RE,
     PARTNERWORKS_CONTRACT,
@@ -36,22 +37,25 @@ _FILLER_WORD_RE = re.compile(r"[^\W\d_]{1,15}", re.IGNORECASE)
 # ... unless the word opens some other identifier: then the label has no value of its own.
 _OTHER_IDENTIFIER_WORD_RE = re.compile(
     r"mac|ip|part|pn|p/n|model\w*|version|wersj\w*|firmware|device|id|case|rma|nip|regon|krs|po|fv|"
-    r"umow\w*|kontrakt\w*|contract\w*|agreement|zam[oó]wien\w*|faktur\w*|invoice|order|inc|hostname|host",
+    r"umow\w*|kontrak[tc]\w*|contract\w*|agreement|zam[oó]wien\w*|faktur\w*|invoice|order|inc|hostname|host",
     re.IGNORECASE,
 )
 _GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–]*")
 _VALUE_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _LIST_SEPARATOR_RE = re.compile(r"\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", re.IGNORECASE)
 _MAX_FILLER_WORDS = 4
+# Which of several units the label is about ("numer seryjny zasilacza nr 2:", "S/N PSU2:"): skipped like a word.
+_UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
 
-# Contract labels: umowa/umowy/umowie/umową, kontrakt/kontraktu, contract (no.), service agreement, PW, PartnerWorks.
+# Contract labels: umowa/umowy/umowie/umową, kontrakt/kontraktu/kontrakcie, contract (no.), service agreement, PW
+# (also glued to its number: PW40012345), PartnerWorks.
 _CONTRACT_LABEL = LabelSearch(
     re.compile(
-        r"(?<![A-Za-z0-9])(?:umow\w*|kontrakt\w*|contract\w*|(?:service\s+)?agreement|(?-i:PW)|partner\s*works|"
-        r"extreme\s*works)(?![A-Za-z0-9])",
+        r"(?<![A-Za-z0-9])(?:(?:umow\w*|kontrak[tc]\w*|contract\w*|(?:service\s+)?agreement|(?-i:PW)|partner\s*works|"
+        r"extreme\s*works)(?![A-Za-z0-9])|(?-i:PW)(?=4\d{7}(?!\d)))",
         re.IGNORECASE,
     ),
-    prefixes=("umow", "kontrakt", "contract", "service", "agreement", "pw", "partner", "extreme"),
+    prefixes=("umow", "kontrak", "contract", "service", "agreement", "pw", "partner", "extreme"),
 )
 # A gap mentioning another document means the number belongs to it (a PO or invoice "under the contract").
 _CONTRACT_GAP_BLOCKER_RE = re.compile(
@@ -60,7 +64,19 @@ _CONTRACT_GAP_BLOCKER_RE = re.compile(
     re.IGNORECASE,
 )
 _CONTRACT_TABLE_GAP_RE = re.compile(r"[\s:|#.\-–]*")  # label and value in neighbouring table cells or lines
+# Words that only qualify the label ("numer umowy serwisowej:", "contract ID:", "kontrakt nr"): they do not stop a
+# value on the next line. `id` only right after the label, where it names the contract's own number.
+_CONTRACT_LABEL_WORDS_RE = re.compile(
+    r"^[\s:#.]*(?:id|ref)\b|(?<![A-Za-z])(?:serwisow\w*|service|nr|numer|number|no)(?![A-Za-z])", re.IGNORECASE
+)
+# Numbers that may stand between the label and its value: the service level (24x7, 8x5, 24/7) and the contract's
+# date ("umową z dnia 15.01.2026 nr ...").
+_CONTRACT_GAP_NUMBERS_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:\d{1,2}x\d{1,2}|24/7|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 _MAX_CONTRACT_GAP = 40
+_PARTNERWORKS_CELL = re.compile(rf"(?:PW)?({PARTNERWORKS_CONTRACT})")
 LABEL_SEARCHES = (_SERIAL_LABEL, _CONTRACT_LABEL)
 """The label searches of this module, for a LabelGroup that scans a text once for them and others."""
 _CONTRACT_LIST_RE = re.compile(rf"\s*(?:,|;|/|&|\bi\b|\boraz\b|\band\b)\s*({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])")
@@ -87,6 +103,11 @@ def _value_after_label(text: str, position: int) -> re.Match[str] | None:
         token = _VALUE_TOKEN_RE.match(text, gap.end())
         if token is None:
             return None
+        if _UNIT_INDEX_RE.fullmatch(token.group(0)):
+            if "\n" in gap.group(0):
+                return None
+            position = token.end()
+            continue
         if _FILLER_WORD_RE.fullmatch(token.group(0)) is None:
             return token
         if _OTHER_IDENTIFIER_WORD_RE.fullmatch(token.group(0)) or "\n" in gap.group(0):
@@ -102,6 +123,7 @@ def labelled_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     """
     found: list[Found] = []
     for label in _SERIAL_LABEL.finditer(text, scan):
+        found += [(at, cell.upper()) for at, cell in column_values(text, label) if is_labelled_serial(cell)]
         token = _value_after_label(text, label.end())
         while token is not None and is_labelled_serial(token.group(0)):
             found.append((token.start(), token.group(0).upper()))
@@ -116,11 +138,15 @@ def hezo_contracts(text: str) -> list[Found]:
 
 
 def _gap_allows_contract(gap: str) -> bool:
-    if _CONTRACT_TABLE_GAP_RE.fullmatch(gap):
-        return gap.count("\n") <= 2
-    if "\n" in gap or len(gap) > _MAX_CONTRACT_GAP or any(ch.isdigit() for ch in gap):
+    without_label_words = _CONTRACT_LABEL_WORDS_RE.sub(" ", gap)
+    if _CONTRACT_TABLE_GAP_RE.fullmatch(without_label_words):
+        return without_label_words.count("\n") <= 2
+    if len(gap) > _MAX_CONTRACT_GAP:
         return False
-    return _CONTRACT_GAP_BLOCKER_RE.search(gap) is None
+    rest = _CONTRACT_GAP_NUMBERS_RE.sub(" ", without_label_words)
+    if "\n" in rest or any(ch.isdigit() for ch in rest):
+        return False
+    return _CONTRACT_GAP_BLOCKER_RE.search(rest) is None
 
 
 def _contract_after_label(text: str, label_end: int) -> Iterator[Found]:
@@ -141,5 +167,10 @@ def labelled_contracts(text: str, scan: LabelScan | None = None) -> list[Found]:
 
     `scan`: as for labelled_serials.
     """
-    labels = _CONTRACT_LABEL.finditer(text, scan)
-    return [found for label in labels for found in _contract_after_label(text, label.end())]
+    found: list[Found] = []
+    for label in _CONTRACT_LABEL.finditer(text, scan):
+        found += [
+            (at, m.group(1)) for at, cell in column_values(text, label) if (m := _PARTNERWORKS_CELL.fullmatch(cell))
+        ]
+        found += _contract_after_label(text, label.end())
+    return found

@@ -23,7 +23,7 @@ _FOREIGN_LABEL = (
     r"faktur\w*|FV|invoice|zam[oó]wieni\w*|ZAM|order|(?-i:PO)|P\.O\.|purchase\s+order|"
     r"case|GTAC|zg[lł]oszeni\w*\s+(?:w\s+)?GTAC|RMA|ticket|INC|"
     r"device\s+id|id\s+urz\w*\.?|id\s+urządzenia|"
-    r"list\w*\s+przewozow\w*|przesyłk\w*|tracking|AWB"
+    r"list\w*\s+przewozow\w*|przesyłk\w*|paczk\w*|nadani[ae]|tracking|waybill|consignment|AWB"
 )
 # Between such a label and its value only connecting words and punctuation may stand.
 _FILLER = r"(?:[\s:#.()=\-–]|nr\b|no\b|numer\w*|number\b|klienta\b|w\b|in\b|(?-i:PO\b))*"
@@ -38,7 +38,8 @@ _LABELLED_FOREIGN = LabelSearch(
     prefixes=(
         "nip", "regon", "krs", "pesel", "iban", "bic", "swift", "rachun", "kont[ao](?![a-z0-9_])", "account",
         "faktur", "fv", "invoice", "zam", "order", "po(?![a-z])", r"p\.o\.", "purchase", "case", "gtac", "zg", "rma",
-        "ticket", "inc", "device", "id", "list", "przesyłk", "tracking", "awb",
+        "ticket", "inc", "device", "id", "list", "przesyłk", "paczk", "nadani", "tracking", "waybill", "consignment",
+        "awb",
     ),
 )  # fmt: skip
 

@@ -26,6 +26,10 @@ SERIALS_IN_TEXT = [
     ("Numer seryjny\n2246G-00377", ["2246G-00377"]),
     ("show_tech_2011G-00299.log", ["2011G-00299"]),
     ("S/N 2011G-00289 … again S/N 2011g-00289", ["2011G-00289"]),
+    ("Numer seryjny zasilacza nr 2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),  # which unit: skipped like a word
+    ("numer seryjny PSU2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),
+    # a column of a table whose header names it (an HTML table as html_text renders it)
+    ("Model  Numer seryjny  Nr umowy\nX435  LBNNTMPL21562D  40235581\n\nKoniec", ["LBNNTMPL21562D"]),
 ]
 
 
@@ -74,6 +78,14 @@ CONTRACTS_IN_TEXT = [
     ("Umowa:\n 40012345", ["40012345"]),
     ("kontrakt 40012347 i 40012348", ["40012347", "40012348"]),
     ("Numer zamówienia klienta (PO): 45013306\nKontrakt PW 40085562", ["40085562"]),
+    ("umowa PW40624410", ["40624410"]),  # the PW label glued to its number
+    ("w kontrakcie 40658877", ["40658877"]),  # locative of "kontrakt"
+    ("Numer umowy serwisowej:\n40647766", ["40647766"]),  # words that only qualify the label, value below
+    ("Umowa nr\n40647767", ["40647767"]),
+    ("umowa 24x7 nr 40669988", ["40669988"]),  # the service level between label and number
+    ("umową z dnia 15.01.2026 nr 40725544", ["40725544"]),  # the contract's date between them
+    ("Contract ID: 40714433", ["40714433"]),
+    ("Lokalizacja  Model  Numer seryjny  Nr umowy\nHala A  5320-24P-8XE  2247G-00561  40235581", ["40235581"]),
 ]
 
 
@@ -95,6 +107,12 @@ NOT_CONTRACTS = [
     "HZ-2026-000123",
     "RMA 40012345 w ramach umowy",
     "Case 02517744",
+    "umowa 24x7, faktura 40012345",
+    "umowa z dnia 2026-01-15, zamówienie 40123456",
+    "umowa, device id 40123456",
+    "XPW40012345",
+    "Awaria.  Nr umowy zaraz podam\nHala  40999999",  # not a table header: its cell holds more than the label
+    "Lokalizacja  Model  Nr umowy\nHala A  5320-24P-8XE\n",  # a row with fewer cells is not read
 ]
 
 
@@ -117,6 +135,7 @@ FIELDS = [
     ("2248G-00412 + 2248G-00413 (stack)", "", ["2248G-00412", "2248G-00413"], []),
     ("INC0012345", "PO 41234567", [], []),
     ("918273645012", "12345678", [], []),
+    ("2240G-01092", "PW40547743", ["2240G-01092"], ["40547743"]),  # the label glued to the number
 ]
 
 
