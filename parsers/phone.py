@@ -35,19 +35,24 @@ _EXTENSION_FROM_LETTER_RE = re.compile(
     r"[WwEeXx](?<!(?i:[A-Za-z]).)(?i:(?<=w)(?:ew|)|(?<=e)(?:xt|xtension)|(?<=x))(?i:\.?[ \t:]*\d{1,6}(?!\d))"
 )
 _NATIONAL_WITH_TRUNK_ZERO_RE = re.compile(r"0[1-9]\d{8}")
+# `+48 (0)22 ...`: the trunk zero written in brackets after the country code, for callers from inside the country.
+_BRACKETED_TRUNK_ZERO_RE = re.compile(r"^((?:\+|00)[ \xa0]?\d{1,3})[ \xa0]*\(0\)")
 _PART_NUMBER_RE = re.compile(r"\d{6}-\d{2}-\d{2}|\d{6}-[A-Z]\.\d{2}|\d{2}-\d{7}-\d{2}")
 _NON_DIGIT_RE = re.compile(r"\D")
-# A run of digits in the groupings people use: spaces, no-break spaces, dashes, brackets around an area code.
+# A run of digits in the groupings people use: spaces, no-break spaces, dashes, brackets around an area code (with
+# the trunk zero inside them too: "(0-22)", "(0 22)").
+_AREA_CODE = r"\((?:0[ \-]?)?\d{1,3}\)"
+_DIGIT_OR_AREA = rf"(?:{_AREA_CODE}|\d)"
 _CANDIDATE_RE = re.compile(
-    r"(?<![\w+.,/:-])(?:\+|00)?[ \xa0]?(?:\(\d{1,3}\)|\d)(?:[ \xa0\-]?(?:\(\d{1,3}\)|\d)){7,14}(?![\w.:/-]|[.,/]\d)"
+    rf"(?<![\w+.,/:-])(?:\+|00)?[ \xa0]?{_DIGIT_OR_AREA}(?:[ \xa0\-]?{_DIGIT_OR_AREA}){{7,14}}(?![\w.:/-]|[.,/]\d)"
 )
 # The same, searched from its first character (the only ones a candidate can start with). What follows depends on
 # that character and is tried in the plain form's order: a "+" or "00" prefix, a blank, "(" of an area code, a digit.
 _CANDIDATE_FROM_FIRST_CHAR_RE = re.compile(
     r"[+ \xa0(\d](?<![\w+.,/:-].)"
-    r"(?:(?<=\+)[ \xa0]?(?:\(\d{1,3}\)|\d)|(?<=0)0[ \xa0]?(?:\(\d{1,3}\)|\d)|(?<=[ \xa0])(?:\(\d{1,3}\)|\d)"
-    r"|(?<=\()\d{1,3}\)|(?<=\d))"
-    r"(?:[ \xa0\-]?(?:\(\d{1,3}\)|\d)){7,14}(?![\w.:/-]|[.,/]\d)"
+    rf"(?:(?<=\+)[ \xa0]?{_DIGIT_OR_AREA}|(?<=0)0[ \xa0]?{_DIGIT_OR_AREA}|(?<=[ \xa0]){_DIGIT_OR_AREA}"
+    r"|(?<=\()(?:0[ \-]?)?\d{1,3}\)|(?<=\d))"
+    rf"(?:[ \xa0\-]?{_DIGIT_OR_AREA}){{7,14}}(?![\w.:/-]|[.,/]\d)"
 )
 _MIN_DIGITS, _MAX_DIGITS = 9, 13
 # Every digit of a candidate is at most three characters from the next ("1) (2"), so a candidate with enough digits
@@ -63,15 +68,21 @@ _NOT_PHONES_FROM_DIGIT_RE = re.compile(
     + "|".join(
         (
             r"\d{5}-\d{2}-\d{2}|\d{5}-[A-Z]\.\d{2}|\d-\d{7}-\d{2}",  # Extreme part numbers (_PART_NUMBER_RE)
-            r"\d{3}-\d{2}-\d{2}|\d?[./-]\d{1,2}[./-]\d{2,4}",  # dates
+            # dates, from their first digit: 654-12-33 (a Polish way of grouping a phone number) holds no date
+            r"\d{3}-\d{2}-\d{2}|(?<![0-9][0-9])\d?[./-]\d{1,2}[./-]\d{2,4}(?![0-9]|-[0-9])",
             r"\d*(?:\.\d+){2,}",  # IP addresses and software versions
-            r"(?<!\d\d)\d-\d{3}(?!\d)",  # postal codes
+            r"(?<!\d\d)(?<!\d-\d)\d-\d{3}(?![0-9]|-[0-9])",  # postal codes, not inside 0-22-654-12-33
         )
     )
     + ")"
 )
 # A fax is no way to reach a person (tel/fax is).
 _FAX_RE = re.compile(r"[Ff](?<!/[Ff])[Aa][Xx]\.?:?[ \t]*[+\d][\d \xa0()\-]{7,}")
+
+
+def has_phone_length(candidate: str) -> bool:
+    """Enough digits for a phone number and not too many, a bracketed trunk zero (`+48 (0)22`) not counted."""
+    return _MIN_DIGITS <= len(_NON_DIGIT_RE.sub("", _BRACKETED_TRUNK_ZERO_RE.sub("", candidate))) <= _MAX_DIGITS
 
 
 def has_digit_run(text: str) -> bool:
@@ -88,6 +99,7 @@ def normalise_phone(value: str, *, region: str = "PL") -> str | None:
     cleaned = _EXTENSION_RE.sub(" ", value).strip()
     if not cleaned or _PART_NUMBER_RE.fullmatch(cleaned):
         return None
+    cleaned = _BRACKETED_TRUNK_ZERO_RE.sub(r"\1 ", cleaned)
     digits = _NON_DIGIT_RE.sub("", cleaned)
     if region == "PL" and not cleaned.startswith("+") and _NATIONAL_WITH_TRUNK_ZERO_RE.fullmatch(digits):
         cleaned = digits[1:]
@@ -119,8 +131,7 @@ def phones_in_text(text: str, lookalikes: MaskedText | None = None) -> list[str]
     masked = _EXTENSION_FROM_LETTER_RE.sub(_blank, masked)
     found: list[str] = []
     for candidate in _CANDIDATE_FROM_FIRST_CHAR_RE.finditer(masked):
-        digit_count = len(_NON_DIGIT_RE.sub("", candidate.group(0)))
-        if not _MIN_DIGITS <= digit_count <= _MAX_DIGITS:
+        if not has_phone_length(candidate.group(0)):
             continue
         e164 = normalise_phone(candidate.group(0).replace("\xa0", " "))
         if e164 is not None and e164 not in found:

@@ -75,8 +75,7 @@ def plain_phones_in_text(text: str) -> list[str]:
     masked = phone._EXTENSION_RE.sub(phone._blank, masked)
     found: list[str] = []
     for candidate in phone._CANDIDATE_RE.finditer(masked):
-        digit_count = len(re.sub(r"\D", "", candidate.group(0)))
-        if not phone._MIN_DIGITS <= digit_count <= phone._MAX_DIGITS:
+        if not phone.has_phone_length(candidate.group(0)):
             continue
         e164 = phone.normalise_phone(candidate.group(0).replace("\xa0", " "))
         if e164 is not None and e164 not in found:
@@ -364,10 +363,7 @@ def plain_split_body(text: str) -> quotes.BodySplit:
             quoted_lines.append(line)
         else:
             own_lines.append(line)
-    cut = next(
-        (i for i in range(len(own_lines) - 1, -1, -1) if quotes._SIGNATURE_DELIMITER.match(own_lines[i])),
-        len(own_lines),
-    )
+    cut = quotes.signature_start(own_lines)
     return quotes.BodySplit(
         own="\n".join(own_lines[:cut]).strip(),
         signature="\n".join(own_lines[cut:]).strip(),
