@@ -23,19 +23,23 @@ _MACHINE_SENDERS = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerd
 # Subject prefixes of auto-replies and bounces. Absence words need the colon of a prefix ("Nieobecność: …"),
 # since "Nieobecność zasilania…" could open a person's report.
 _SUBJECT_MARKERS = re.compile(
-    r"^\s*\[?(?:(?:automatyczna odpowied[zź]|odpowied[zź] automatyczna|auto(?:matic)?[- ]?(?:reply|response)|"
-    r"autoreply|out of (?:the )?office|nieobecno[sś][cć]|nieobecn[ya]|poza biurem|urlop|abwesenheitsnotiz|"
-    r"automatische antwort|r[ée]ponse automatique|undeliverable|niedostarczalne|niedostarczona)\s*\]?\s*:"
+    r"^\s*(?:\[(?:auto(?:matic)?[- ]?(?:reply|response)|autoreply|out of (?:the )?office)\]"
+    r"|\[?(?:automatyczna odpowied[zź]|odpowied[zź] automatyczna|autoodpowied[zź]|"
+    r"auto(?:matic)?[- ]?(?:reply|response)|autoreply|out of (?:the )?office(?: ?auto ?reply)?|auto|"
+    r"nieobecno[sś][cć]|nieobecn[ya]|poza biurem|urlop|"
+    r"abwesenheitsnotiz|automatische antwort|r[ée]ponse automatique|undeliverable|niedostarczalne|niedostarczona)"
+    r"\s*\]?\s*:"
     r"|undelivered mail returned to sender|delivery status notification|mail delivery (?:failed|failure)"
     r"|returned mail\b|delivery failure\b)",
     re.IGNORECASE,
 )
-# First-person absence ("jestem poza biurem", "przebywam na urlopie", "I am out of the office").
+# First-person absence ("jestem poza biurem", "przebywam na urlopie", "nie ma mnie w biurze", "I am out of the office").
 _ABSENCE = re.compile(
     r"(?:jestem|b[eę]d[eę]|przebywam|pozostaj[eę])\s+(?:obecnie\s+|aktualnie\s+|teraz\s+)?"
-    r"(?:poza\s+biurem|nieobecn[ya]|na\s+urlopie|na\s+zwolnieniu|w\s+delegacji|poza\s+firm[aą])"
-    r"|(?:i\s+am|i'm|i\s+will\s+be)\s+(?:currently\s+)?(?:out\s+of\s+(?:the\s+)?office|away|on\s+(?:annual\s+)?"
-    r"(?:leave|vacation|holiday)|absent|travel+ing)"
+    r"(?:poza\s+biurem|nieobecn[ya]|niedost[eę]pn[ya]|na\s+urlopie|na\s+zwolnieniu|w\s+delegacji|poza\s+firm[aą])"
+    r"|nie\s+(?:ma|b[eę]dzie)\s+mnie\s+w\s+\w+|nie\s+mam\s+dost[eę]pu\s+do\s+(?:poczty|e-?maila|skrzynki)"
+    r"|(?:i\s+am|i'm|i\s+will\s+be)\s+(?:currently\s+)?(?:out\s+of\s+(?:the\s+)?office|not\s+in\s+the\s+office|away"
+    r"|on\s+(?:annual\s+|parental\s+|maternity\s+|paternity\s+|sick\s+)?(?:leave|vacation|holiday)|absent|travel+ing)"
     r"|wiadomo[sś][cć]\s+(?:zosta[lł]a\s+)?wygenerowan[aą]\s+automatycznie"
     r"|(?:this\s+is\s+an?\s+|this\s+message\s+was\s+)(?:automatic(?:ally)?|automated)",
     re.IGNORECASE,

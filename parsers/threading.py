@@ -15,16 +15,22 @@ _REPLY_PREFIX = re.compile(
 )
 # Explicit requests: the noun ("Eskalacja", "prośba o eskalację", "Escalation:") or "please escalate".
 _ESCALATION = re.compile(
-    r"(?<![a-ząćęłńóśźż])(?:eskalacj[aiąeę]|eskalacyjn\w*|escalation|(?:please|pls|kindly)\s+escalate|eskaluj(?:cie)?\b|"
+    r"(?<![a-ząćęłńóśźż])(?:eskalacj[aiąeę]|eskalacyjn\w*|escalation|(?:please|pls|kindly)\s+escalate|"
+    r"eskaluj(?:cie|emy|ę)?\b|z?eskalowani[aeu]\b|"
     r"(?:prosz[eę]|prosimy)\s+(?:o\s+)?(?:eskalowa[cć]|zeskalowa[cć]))",
     re.IGNORECASE,
 )
-# A conditional or a threat is not a request: "we will escalate if...", "w razie braku odpowiedzi eskalacja".
+# A conditional or a threat is not a request: "we will escalate if...", "w razie braku odpowiedzi eskalacja". Its
+# condition may run over a comma ("jeśli ..., eskalacja").
 _CONDITIONAL = re.compile(
     r"(?<![a-ząćęłńóśźż])(?:je[sś]li|je[zż]eli|gdyby?|w\s+razie|w\s+przypadku|inaczej|bo\s+inaczej|if|unless|"
-    r"otherwise|or\s+we|will|would|may|might|grozi|b[eę]dzie(?:my)?|poprosimy|zg[lł]osimy|no|bez|"
-    r"de-?)\s*(?:\S+\s+){0,4}$",
+    r"otherwise|or\s+we|grozi|poprosimy|zg[lł]osimy)\s*(?:\S+\s+){0,4}$",
     re.IGNORECASE,
+)
+# A future, a possibility or a negation only holds within its own part of the subject: "no escalation needed", "bez
+# eskalacji", but "No PoE, escalation request" and "Bez sieci, prośba o eskalację" ask for it.
+_MODAL_OR_NEGATION = re.compile(
+    r"(?<![a-ząćęłńóśźż])(?:will|would|may|might|b[eę]dzie(?:my)?|no|bez|de-?)\s*(?:\S+\s+){0,4}$", re.IGNORECASE
 )
 
 
@@ -49,6 +55,6 @@ def subject_asks_escalation(subject: str) -> bool:
     for match in _ESCALATION.finditer(subject):
         before = subject[: match.start()]
         clause = re.split(r"[.;!?:()\[\]–—-]\s", before)[-1]  # commas stay: "jeśli…, eskalacja"
-        if not _CONDITIONAL.search(clause):
+        if not _CONDITIONAL.search(clause) and not _MODAL_OR_NEGATION.search(clause.rsplit(",", 1)[-1]):
             return True
     return False

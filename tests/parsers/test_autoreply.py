@@ -69,6 +69,11 @@ def test_bounce_senders(sender: str) -> None:
         "Nieobecność: Re: awaria",
         "Undelivered Mail Returned to Sender",
         "Undeliverable: [HZ-2026-000001]",
+        "Out of Office AutoReply: Awaria",
+        "AUTO: Jan Kowalski is out of the office (returning 05.06.2026)",  # Lotus Notes
+        "[Auto-Reply] Re: [HZ-2026-000123]",
+        "[Out of Office] Re: awaria",
+        "Autoodpowiedź: Re: zgłoszenie",
     ],
 )
 def test_subjects_mark_machine_mail(subject: str) -> None:
@@ -80,6 +85,19 @@ def test_subjects_mark_machine_mail(subject: str) -> None:
 )
 def test_ordinary_subjects_are_people(subject: str) -> None:
     assert _reason(subject=subject) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Do 5 czerwca nie ma mnie w szkole i nie mam dostępu do poczty.\nW pilnych sprawach proszę pisać na a@b.pl.",
+        "Będę niedostępna do 10.06.2026. W pilnych sprawach: sekretariat@b.pl",
+        "I'm on parental leave until June. Please contact it@example.com",
+        "I am not in the office until Monday. Please contact it@example.com",
+    ],
+)
+def test_more_out_of_office_wordings(text: str) -> None:
+    assert _reason(own_text=text, is_reply=True) == "out-of-office wording"
 
 
 OOF = "Dzień dobry,\njestem poza biurem do 16.03.2026 r.\nW pilnych sprawach proszę o kontakt z Działem IT."

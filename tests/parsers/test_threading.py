@@ -42,6 +42,11 @@ def test_prefixes_are_stripped() -> None:
         "Escalation: VSP 7432CQ fabric outage",
         "RE: Eskalacja: 2x 5320",
         "Please escalate RMA 1220931",
+        "Bez sieci, prośba o eskalację",  # a negation holds only within its own part of the subject
+        "No PoE, escalation request",
+        "Switch will not boot, escalation",
+        "Eskalujemy: X690 w serwerowni",
+        "Prośba o zeskalowanie zgłoszenia",
     ],
 )
 def test_explicit_escalation(subject: str) -> None:
@@ -55,6 +60,9 @@ def test_explicit_escalation(subject: str) -> None:
         "Awaria - jeśli brak odpowiedzi, eskalacja do dyrekcji",
         "We will request escalation if nobody calls today",
         "No escalation needed - thanks",
+        "bez eskalacji, dziękuję",
+        "Jeśli nie odpowiecie, eskalacja",  # a condition runs over its comma
+        "de-escalation of the case",
         "Awaria switcha",
     ],
 )
