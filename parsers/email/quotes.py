@@ -37,6 +37,20 @@ _HEADER_OTHER = re.compile(r"^\s*\*?(?:to|do|an|[àa]|subject|temat|betreff|obje
 _QUOTED = re.compile(r"^\s*>")
 # RFC 3676 signature delimiter; many clients drop the trailing space.
 _SIGNATURE_DELIMITER = re.compile(r"^--\s*$")
+# Confidentiality notices and legal or data-protection footers that a company's mail server or template adds: not
+# the reporter's words (an English notice under a short Polish report decided its language). One opens a paragraph.
+_DISCLAIMER_START = re.compile(
+    r"^\W*(?:confidentiality\s+(?:notice|note|statement)|disclaimer|legal\s+notice|klauzula\s+poufno[sś]ci"
+    r"|(?:this|the)\s+(?:e-?mail|message|communication)\b.{0,80}?\b(?:confidential|privileged|intended\s+(?:solely|only))"
+    r"|the\s+information\s+(?:contained\s+)?in\s+this\s+(?:e-?mail|message|communication)"
+    r"|please\s+consider\s+the\s+environment"
+    r"|(?:tre[sś][cć]\s+)?(?:tej|niniejszej)\s+wiadomo[sś]ci\b.{0,80}?(?:poufn|zastrze[zż]on|przeznaczon)"
+    r"|(?:ta|niniejsza)\s+wiadomo[sś][cć]\b.{0,80}?(?:poufn|zastrze[zż]on|przeznaczon)"
+    r"|informacje\s+zawarte\s+w\s+(?:tej|niniejszej)\s+wiadomo[sś]ci"
+    r"|administratorem\s+(?:pani|pana|pa[nń]stwa|twoich|danych)"
+    r"|zanim\s+wydrukujesz)",
+    re.IGNORECASE,
+)
 _HEADER_BLOCK_SPAN = 6
 
 
@@ -106,12 +120,25 @@ def history_start(lines: list[str]) -> int:
     return len(lines)
 
 
-def _signature_start(lines: list[str]) -> int:
-    """Index of the signature delimiter in the own text; len(lines) when the signature cannot be told apart."""
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index].startswith("--") and _SIGNATURE_DELIMITER.match(lines[index]):
-            return index
-    return len(lines)
+def signature_start(lines: list[str]) -> int:
+    """Index of the first line of the signature block in the own text: the signature delimiter, or a boilerplate
+    paragraph (see _DISCLAIMER_START) before it; len(lines) when the signature cannot be told apart."""
+    delimiter = next(
+        (
+            index
+            for index in range(len(lines) - 1, -1, -1)
+            if lines[index].startswith("--") and _SIGNATURE_DELIMITER.match(lines[index])
+        ),
+        len(lines),
+    )
+    return next(
+        (
+            index
+            for index in range(1, delimiter)
+            if not lines[index - 1].strip() and _DISCLAIMER_START.match(lines[index])
+        ),
+        delimiter,
+    )
 
 
 def split_body(text: str) -> BodySplit:
@@ -136,7 +163,7 @@ def split_body(text: str) -> BodySplit:
             quoted_lines.append(line)
         else:
             own_lines.append(line)
-    cut = _signature_start(own_lines)
+    cut = signature_start(own_lines)
     own = "\n".join(own_lines[:cut]).strip()
     signature = "\n".join(own_lines[cut:]).strip()
     quoted = "\n".join([*quoted_lines, *history]).strip()

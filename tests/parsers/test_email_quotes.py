@@ -55,3 +55,25 @@ def test_ordinary_from_line_is_not_a_header_block() -> None:
 
 def test_no_history() -> None:
     assert split_body("Tylko tekst.").quoted == ""
+
+
+DISCLAIMERS = [
+    "CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential and may be privileged.",
+    "This e-mail and any attachments are confidential. If you have received it in error, please delete it.",
+    "The information contained in this message is intended solely for the addressee.",
+    "Treść tej wiadomości jest poufna i prawnie chroniona. Odbiorcą może być jedynie jej adresat.",
+    "Informacje zawarte w niniejszej wiadomości są poufne.",
+    "Administratorem Pani/Pana danych osobowych jest Nordic Paper Polska Sp. z o.o.",
+]
+
+
+@pytest.mark.parametrize("disclaimer", DISCLAIMERS)
+def test_a_boilerplate_footer_is_signature_not_own_words(disclaimer: str) -> None:
+    split = split_body(f"Padł switch, proszę o wymianę.\nJan\ntel. 601 882 340\n\n{disclaimer}\nDruga linia.")
+    assert split.own == "Padł switch, proszę o wymianę.\nJan\ntel. 601 882 340"
+    assert split.signature == f"{disclaimer}\nDruga linia."
+
+
+def test_a_footer_phrase_inside_the_reporters_paragraph_stays_theirs() -> None:
+    text = "Switch nie działa.\nThis message is confidential, they said, but the serial is 2011G-00289."
+    assert split_body(text).own == text
