@@ -29,7 +29,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.smtp_protocol import GatewaySMTP, PeerSessions, ReceiveBudget
+from channels.smtp_protocol import GatewaySMTP, PeerSessions, ReceiveBudget, class_members_starting
 from channels.smtp_security import (
     AUTH_MECHANISMS,
     RelayAuthenticator,
@@ -135,8 +135,9 @@ class IntakeHandler:
 
     def __dir__(self) -> list[str]:
         # aiosmtpd lists the handler's members on every connection (inspect.getmembers for `auth_*`, dir() for
-        # `handle_*`), getting each attribute: a few percent of every message. Its hooks are all it looks for.
-        return [name for name in dir(type(self)) if name.startswith(("handle_", "auth_"))]
+        # `handle_*`), getting each attribute: a few percent of every message. Its hooks are all it looks for, and
+        # they are the class's: listed once.
+        return class_members_starting(type(self), ("handle_", "auth_"))
 
     def mailbox_of(self, address: str) -> Mailbox | None:
         """Our mailbox for an envelope recipient, or None: exact match of a configured address, ASCII case-folded.
@@ -269,9 +270,12 @@ async def start_smtp_server(
     peers = PeerSessions(limit=settings.max_connections_per_peer)
     budget = ReceiveBudget(limit=settings.max_receiving_bytes)
 
+    loop = asyncio.get_running_loop()
+
     def factory() -> SMTP:
         return GatewaySMTP(
             handler,
+            loop=loop,  # aiosmtpd would look the loop up again for every connection
             peers=peers,
             budget=budget,
             hostname=settings.hostname,
@@ -286,7 +290,6 @@ async def start_smtp_server(
             auth_exclude_mechanism=() if authenticator is not None else AUTH_MECHANISMS,
         )
 
-    loop = asyncio.get_running_loop()
     if sock is not None:
         return await loop.create_server(factory, sock=sock)
     return await loop.create_server(factory, host=settings.host, port=settings.port)

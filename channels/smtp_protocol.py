@@ -275,16 +275,17 @@ async def receive_data(reader: asyncio.StreamReader, data: DataReceiver, connect
     return False
 
 
-_METHODS_BY_CLASS: dict[type, list[str]] = {}
+_MEMBERS_BY_CLASS: dict[tuple[type, tuple[str, ...]], list[str]] = {}
 
 
-def _command_and_auth_methods(cls: type) -> list[str]:
-    methods = _METHODS_BY_CLASS.get(cls)
-    if methods is None:
-        prefixes = ("smtp_", "auth_")
-        methods = sorted({name for base in cls.__mro__ for name in vars(base) if name.startswith(prefixes)})
-        _METHODS_BY_CLASS[cls] = methods
-    return methods
+def class_members_starting(cls: type, prefixes: tuple[str, ...]) -> list[str]:
+    """The names defined by `cls` or its bases that start with one of `prefixes`, sorted (as dir() would list
+    them); worked out once per class, for aiosmtpd's look-ups on every connection."""
+    members = _MEMBERS_BY_CLASS.get((cls, prefixes))
+    if members is None:
+        members = sorted({name for base in cls.__mro__ for name in vars(base) if name.startswith(prefixes)})
+        _MEMBERS_BY_CLASS[(cls, prefixes)] = members
+    return members
 
 
 class GatewaySMTP(SMTP):
@@ -296,7 +297,7 @@ class GatewaySMTP(SMTP):
         # aiosmtpd's __init__ lists every member of the session (`inspect.getmembers`, `dir`) on each connection to
         # find its `auth_*` and `smtp_*` methods: about 0.2 ms of every message when each arrives on its own
         # connection. Those methods are all it looks for, so they are all a session lists.
-        return _command_and_auth_methods(type(self))
+        return class_members_starting(type(self), ("smtp_", "auth_"))
 
     def __init__(
         self, handler: Any, *, peers: PeerSessions, budget: ReceiveBudget | None = None, **options: Any

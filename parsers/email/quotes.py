@@ -51,6 +51,11 @@ _DISCLAIMER_START = re.compile(
     r"|zanim\s+wydrukujesz)",
     re.IGNORECASE,
 )
+# Every notice above holds one of these in lower case: an own text without any is not searched line by line.
+_DISCLAIMER_NEEDS = (
+    "confidential", "disclaimer", "legal", "poufno", "privileged", "intended", "information", "environment",
+    "poufn", "zastrze", "przeznaczon", "informacje", "administratorem", "wydrukujesz",
+)  # fmt: skip
 _HEADER_BLOCK_SPAN = 6
 
 
@@ -123,22 +128,18 @@ def history_start(lines: list[str]) -> int:
 def signature_start(lines: list[str]) -> int:
     """Index of the first line of the signature block in the own text: the signature delimiter, or a boilerplate
     paragraph (see _DISCLAIMER_START) before it; len(lines) when the signature cannot be told apart."""
-    delimiter = next(
-        (
-            index
-            for index in range(len(lines) - 1, -1, -1)
-            if lines[index].startswith("--") and _SIGNATURE_DELIMITER.match(lines[index])
-        ),
-        len(lines),
-    )
-    return next(
-        (
-            index
-            for index in range(1, delimiter)
-            if not lines[index - 1].strip() and _DISCLAIMER_START.match(lines[index])
-        ),
-        delimiter,
-    )
+    delimiter = len(lines)
+    for index in range(len(lines) - 1, -1, -1):
+        if lines[index].startswith("--") and _SIGNATURE_DELIMITER.match(lines[index]):
+            delimiter = index
+            break
+    before = "\n".join(lines[:delimiter]).lower()
+    if not any(needed in before for needed in _DISCLAIMER_NEEDS):
+        return delimiter
+    for index in range(1, delimiter):
+        if not lines[index - 1].strip() and _DISCLAIMER_START.match(lines[index]):
+            return index
+    return delimiter
 
 
 def split_body(text: str) -> BodySplit:
