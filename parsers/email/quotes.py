@@ -51,11 +51,11 @@ _DISCLAIMER_START = re.compile(
     r"|zanim\s+wydrukujesz)",
     re.IGNORECASE,
 )
-# Every notice above holds one of these in lower case: an own text without any is not searched line by line.
-_DISCLAIMER_NEEDS = (
-    "confidential", "disclaimer", "legal", "poufno", "privileged", "intended", "information", "environment",
-    "poufn", "zastrze", "przeznaczon", "informacje", "administratorem", "wydrukujesz",
-)  # fmt: skip
+# The same openings sought in the whole own text at once, each from the line break before a blank line (the regex
+# engine skips from one line break to the next in C); a find is then confirmed on its own line.
+_DISCLAIMER_AFTER_BLANK_LINE = re.compile(
+    r"\n(?=[^\S\n]*\n" + _DISCLAIMER_START.pattern.removeprefix("^") + ")", re.IGNORECASE
+)
 _HEADER_BLOCK_SPAN = 6
 
 
@@ -133,12 +133,11 @@ def signature_start(lines: list[str]) -> int:
         if lines[index].startswith("--") and _SIGNATURE_DELIMITER.match(lines[index]):
             delimiter = index
             break
-    before = "\n".join(lines[:delimiter]).lower()
-    if not any(needed in before for needed in _DISCLAIMER_NEEDS):
-        return delimiter
-    for index in range(1, delimiter):
-        if not lines[index - 1].strip() and _DISCLAIMER_START.match(lines[index]):
-            return index
+    text = "\n" + "\n".join(lines[:delimiter])  # a line break before the first line too
+    for found in _DISCLAIMER_AFTER_BLANK_LINE.finditer(text):
+        blank = text.count("\n", 0, found.start())  # the line after the break found
+        if blank + 1 < delimiter and _DISCLAIMER_START.match(lines[blank + 1]):
+            return blank + 1
     return delimiter
 
 

@@ -363,11 +363,27 @@ def plain_split_body(text: str) -> quotes.BodySplit:
             quoted_lines.append(line)
         else:
             own_lines.append(line)
-    cut = quotes.signature_start(own_lines)
+    cut = plain_signature_start(own_lines)
     return quotes.BodySplit(
         own="\n".join(own_lines[:cut]).strip(),
         signature="\n".join(own_lines[cut:]).strip(),
         quoted="\n".join([*quoted_lines, *history]).strip(),
+    )
+
+
+def plain_signature_start(lines: list[str]) -> int:
+    """signature_start testing every line: the last delimiter, or a footer opening a paragraph before it."""
+    delimiter = next(
+        (index for index in range(len(lines) - 1, -1, -1) if quotes._SIGNATURE_DELIMITER.match(lines[index])),
+        len(lines),
+    )
+    return next(
+        (
+            index
+            for index in range(1, delimiter)
+            if not lines[index - 1].strip() and quotes._DISCLAIMER_START.match(lines[index])
+        ),
+        delimiter,
     )
 
 
@@ -378,6 +394,8 @@ BODY_LINES = [
     "Sent: Monday", "Wysłano: poniedziałek", "To: pomoc", "Temat: awaria", "Subject: x",
     "W dniu 12.02.2026 o 10:41, Jan pisze:", "On Mon, 12 Feb 2026 at 10:41, Jan", "<j@x.pl> wrote:", "12.02.2026 Jan",
     "Dnia 12.02.2026 Jan napisał(a):", "a: b", "*From:* Jan", "==", "**", "x\u2028y", "x\x0by",
+    "CONFIDENTIALITY NOTICE: this e-mail", "Disclaimer", "  -- Disclaimer", "The information contained in this message",
+    "Treść tej wiadomości jest poufna.", "\t", "\x0c", "confidentiality", "notice: x",
 ]  # fmt: skip
 
 
