@@ -151,11 +151,31 @@ class PortalSettings(_Section):
     link_max_age_s: int = Field(default=3600, gt=0)
 
 
+def _holds_every_bundled_file(folder: Path | None, subfolder: str, what: str) -> Path | None:
+    """`folder` when it holds every file the gateway brings under `subfolder` (same relative paths), else an error."""
+    if folder is None:
+        return None
+    bundled = TEMPLATES_DIR / subfolder
+    needed = sorted(path.relative_to(TEMPLATES_DIR).as_posix() for path in bundled.rglob("*") if path.is_file())
+    missing = [name for name in needed if not (folder / name).is_file()]
+    if missing:
+        raise ValueError(f"{folder} lacks {what}: {', '.join(missing)}")
+    return folder
+
+
 class WebSettings(_Section):
     session_secret: str = ""  # signs agent session cookies; empty = a random key per start (sessions end on restart)
     session_max_age_s: int = Field(default=28_800, gt=0)
     cookie_secure: bool = False  # set true behind HTTPS
     login_attempts_per_15min: int = Field(default=5, gt=0)
+    # A folder of your own page templates and static files (web/…, web/static/…), in place of the ones that come
+    # with the gateway: a wheel's copies live inside the installed package. It must hold every file those have.
+    templates_dir: Path | None = None
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _holds_every_page(cls, folder: Path | None) -> Path | None:
+        return _holds_every_bundled_file(folder, "web", "pages and static files the web doors serve")
 
 
 class EscalationSettings(_Section):
@@ -180,13 +200,7 @@ class AckSettings(_Section):
     @field_validator("templates_dir")
     @classmethod
     def _holds_every_template(cls, folder: Path | None) -> Path | None:
-        if folder is None:
-            return None
-        needed = sorted(path.relative_to(TEMPLATES_DIR).as_posix() for path in (TEMPLATES_DIR / "ack").rglob("*.j2"))
-        missing = [name for name in needed if not (folder / name).is_file()]
-        if missing:
-            raise ValueError(f"{folder} lacks templates the gateway sends: {', '.join(missing)}")
-        return folder
+        return _holds_every_bundled_file(folder, "ack", "templates the gateway sends")
 
 
 class ServeSettings(_Section):

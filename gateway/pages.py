@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -13,9 +14,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from gateway.page_texts import TEXTS
 from gateway.paths import TEMPLATES_DIR
+from gateway.web import SETTINGS
 
 WEB_TEMPLATES = TEMPLATES_DIR / "web"
 STATIC_DIR = WEB_TEMPLATES / "static"
+PAGES_FOLDER = web.AppKey("pages_folder", Path)
+"""The folder of page templates and static files this app serves (`[web] templates_dir`/web, else the bundled)."""
 WARSAW = ZoneInfo("Europe/Warsaw")
 LANG_COOKIE = "hezo_lang"
 PageLanguage = Literal["pl", "en"]
@@ -34,10 +38,10 @@ SECURITY_HEADERS = {
 }
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
+@lru_cache(maxsize=4)
+def environment(folder: Path = WEB_TEMPLATES) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(WEB_TEMPLATES),
+        loader=FileSystemLoader(folder),
         # Every value on these pages comes from reporters (subjects, descriptions, names, raw mail): escaping is on
         # for every template, so a `<script>` in a description shows as text and never runs.
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -71,7 +75,7 @@ def translator(language: PageLanguage) -> Any:
 def render(request: web.Request, template: str, context: Mapping[str, Any], *, status: int = 200) -> web.Response:
     language = page_language(request)
     body = (
-        environment()
+        environment(request.app.get(PAGES_FOLDER, WEB_TEMPLATES))
         .get_template(template)
         .render({**context, "_": translator(language), "lang": language, "path": request.path})
     )
@@ -88,8 +92,12 @@ async def add_security_headers(_request: web.Request, response: web.StreamRespon
 
 
 def install_page_support(app: web.Application) -> None:
-    """Security headers on every answer and the static files; safe to call from several installers."""
+    """Security headers on every answer, the page templates' folder and the static files; safe to call from
+    several installers. A `[web] templates_dir` in the app's settings replaces the bundled web/ folder."""
     if add_security_headers not in app.on_response_prepare:
         app.on_response_prepare.append(add_security_headers)
+    if PAGES_FOLDER not in app:
+        own = app[SETTINGS].web.templates_dir if SETTINGS in app else None
+        app[PAGES_FOLDER] = (own / "web").resolve() if own is not None else WEB_TEMPLATES
     if not any(getattr(r, "canonical", "") == "/static" for r in app.router.resources()):
-        app.router.add_static("/static", STATIC_DIR)
+        app.router.add_static("/static", app[PAGES_FOLDER] / "static")
