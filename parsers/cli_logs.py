@@ -43,7 +43,10 @@ _SERIAL_KEY_VALUE = LabelSearch(
 )
 LABEL_SEARCHES = (_SERIAL_KEY_VALUE,)
 """The label searches of this module, for a LabelGroup that scans a text once for them and others."""
-_JSON_SERIAL_RE = re.compile(r'"(?:serialNumber|serial_number|serialNo|serial|sn)"\s*:\s*"(?P<value>[^"]{1,40})"')
+# Key case varies by tool: serialNumber (XIQ), SerialNumber (PowerShell, .NET), serial_number.
+_JSON_SERIAL_RE = re.compile(r'"(?i:serialNumber|serial_number|serialNo|serial|sn)"\s*:\s*"(?P<value>[^"]{1,40})"')
+# SNMP walks of the ENTITY-MIB: `ENTITY-MIB::entPhysicalSerialNum.5 = STRING: "LBNNTMPL22166B"`.
+_SNMP_SERIAL_RE = re.compile(r'entPhysicalSerialNum(?:\.\d+)*\s*=\s*STRING:\s*"?(?P<value>[A-Za-z0-9-]{1,40})')
 
 # VOSS card table: a header with a `Serial#` column, then rows until a blank line.
 _TABLE_HEADER_RE = re.compile(r"^[ \t]*(?=[^\n]*\bSerial#)(?:\S+[ \t]+){2,}\S+[ \t]*$", re.MULTILINE)
@@ -113,6 +116,8 @@ def serial_candidates_in_cli_output(text: str, scan: LabelScan | None = None) ->
     `scan`: a scan of `text` by a LabelGroup holding LABEL_SEARCHES (saves a pass over the text).
     """
     found = _exos_hardware_serials(text) + _table_serials(text)
-    for matches in (_SERIAL_KEY_VALUE.finditer(text, scan), _JSON_SERIAL_RE.finditer(text)):
+    key_values = (_SERIAL_KEY_VALUE.finditer(text, scan), _JSON_SERIAL_RE.finditer(text))
+    snmp = _SNMP_SERIAL_RE.finditer(text) if "entPhysicalSerialNum" in text else iter(())
+    for matches in (*key_values, snmp):
         found += [(m.start("value"), m.group("value")) for m in matches]
     return sorted(found)

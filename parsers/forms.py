@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from gateway.schema import AttachmentMeta, Language, Reporter, ServiceRequest, missing_items
+from parsers.email.attachments import attachment_text
 from parsers.identifiers import Identifiers, extract_identifiers
 from parsers.language import detect_language
 from parsers.phone import normalise_phone
 from parsers.result import ParsedAttachment, ParsedIntake, ParseError
 from parsers.threading import follow_up_tag
 
-_TEXT_SUFFIXES = (".txt", ".log", ".cfg", ".conf", ".json", ".csv", ".xml", ".out", ".text")
 _WHITESPACE_RE = re.compile(r"\s+")
 _LANGUAGES: tuple[Language, ...] = ("pl", "en")
 
@@ -78,23 +78,10 @@ def _attachments(payload: Mapping[str, Any]) -> tuple[ParsedAttachment, ...]:
     )
 
 
-def _is_text(attachment: ParsedAttachment) -> bool:
-    return attachment.content_type.startswith("text/") or attachment.filename.lower().endswith(_TEXT_SUFFIXES)
-
-
-def attachment_text(attachment: ParsedAttachment) -> str:
-    """The readable text of a text attachment (CLI output is ASCII; Polish notes may be windows-1250)."""
-    if not _is_text(attachment):
-        return ""
-    try:
-        return attachment.content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return attachment.content.decode("cp1250", errors="replace")
-
-
 def _searchable_text(free_text: Sequence[str], attachments: Sequence[ParsedAttachment]) -> str:
     """Free text, attachment file names and text attachments, one block each (file names can carry a serial)."""
-    parts = [*free_text, *(a.filename for a in attachments), *(attachment_text(a) for a in attachments)]
+    # Attachments are read as an e-mail's are: by type, extension or content (a BOM, text under octet-stream).
+    parts = [*free_text, *(a.filename for a in attachments), *(attachment_text(a, None) or "" for a in attachments)]
     return "\n\n".join(part for part in parts if part)
 
 
@@ -125,7 +112,8 @@ def parse_portal(payload: Mapping[str, Any], *, received_at: datetime) -> Parsed
     subject = _text(payload, "subject")
     description = _text(payload, "description")
     attachments = _attachments(payload)
-    ids = _identifiers(payload, _searchable_text((subject, description), attachments))
+    # The product field is free text too: people put the serial next to the model ("X440-G2, S/N 2214G-00455").
+    ids = _identifiers(payload, _searchable_text((subject, description, _text(payload, "product")), attachments))
     request = ServiceRequest(
         channel="portal",
         received_at=received_at,

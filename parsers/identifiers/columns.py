@@ -1,7 +1,7 @@
 """Values under a column header: tables written as lines of cells (HTML tables as html_text renders them, pastes
-from a spreadsheet with tabs).
+from a spreadsheet with tabs, CSV exports with `;` or `,`).
 
-A label that fills a header cell on its own ("Numer seryjny", "Nr umowy", "S/N") names the column below it; the
+A label that fills a header cell ("Numer seryjny", "Nr umowy", "S/N", "PSU1 SN") names the column below it; the
 rows that follow, up to a blank line, hold one value per cell in that column. A row is read only when it has as many
 cells as the header: empty cells vanish from rendered text, and in a shorter row another column's value would stand
 under the label.
@@ -10,17 +10,78 @@ under the label.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 Found = tuple[int, str]
+Cells = Callable[[str, int, int], list[tuple[int, int]]]
 
-_CELL = re.compile(r"[^\t ]+(?: [^\t ]+)*")  # cells are parted by a tab or two blanks; one blank stays inside a cell
-# What may stand in a header cell besides the label itself.
-_HEADER_WORDS = re.compile(r"(?:\s|[:#.]|\bnr\b|\bnumer\b|\bno\b|\bnumber\b)*", re.IGNORECASE)
+# Rendered and pasted tables: cells are parted by a tab or two blanks; one blank stays inside a cell.
+_PLAIN_CELL = re.compile(r"[^\t ]+(?: [^\t ]+)*")
+# What may stand in a header cell besides the label: number words and the unit the column is about.
+_HEADER_WORDS = re.compile(
+    r"(?:\s|[:#.\"'()]|\d|\b(?:nr|numer|no|number|psu\d*|ps\d*|power\s+supply|zasilacz\w*|chassis|device|unit"
+    r"|urządzeni\w*|modu[lł]\w*|module)\b)*",
+    re.IGNORECASE,
+)
 _MAX_ROWS = 100
 
 
-def _cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [match.span() for match in _CELL.finditer(text, start, end)]
+def _plain_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [match.span() for match in _PLAIN_CELL.finditer(text, start, end)]
+
+
+def _delimited(separator: str) -> Cells:
+    """Cells of a CSV line parted by `separator`: each value's span (inside its quotes when quoted), empty ones
+    too, or [] when the line does not read as such a line."""
+    field = re.compile(
+        rf'[ \t\ufeff]*(?:"(?P<quoted>(?:[^"]|"")*)"|(?P<plain>[^{separator}"\n]*?))[ \t\r]*(?:{separator}|$)'
+    )
+
+    def cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+        if separator not in text[start:end]:
+            return []
+        spans: list[tuple[int, int]] = []
+        position = start
+        while position < end:
+            match = field.match(text, position, end)
+            if match is None or match.end() == position:
+                return []  # not a well-formed line of this separator
+            group = "quoted" if match.group("quoted") is not None else "plain"
+            spans.append(match.span(group))
+            position = match.end()
+        return spans if len(spans) > 1 else []  # an empty cell is written out here, and keeps its place
+
+    return cells
+
+
+_CELL_SPLITTERS: tuple[Cells, ...] = (_plain_cells, _delimited(";"), _delimited(","))
+
+
+def _column_of(text: str, label: re.Match[str], header: list[tuple[int, int]]) -> int | None:
+    """The index of the header cell that holds `label` and nothing but header words besides it."""
+    for index, (start, end) in enumerate(header):
+        if start <= label.start() and label.end() <= end:
+            before = _HEADER_WORDS.fullmatch(text, start, label.start())
+            return index if before and _HEADER_WORDS.fullmatch(text, label.end(), end) else None
+    return None
+
+
+def _rows(text: str, first: int, cells: Cells, width: int, column: int) -> list[Found]:
+    found: list[Found] = []
+    row_start = first
+    for _ in range(_MAX_ROWS):
+        row_end = text.find("\n", row_start)
+        row_end = len(text) if row_end < 0 else row_end
+        if not text[row_start:row_end].strip():
+            break  # a blank line ends the table
+        row = cells(text, row_start, row_end)
+        if len(row) == width:
+            start, end = row[column]
+            found.append((start, text[start:end].strip()))
+        if row_end == len(text):
+            break
+        row_start = row_end + 1
+    return found
 
 
 def column_values(text: str, label: re.Match[str]) -> list[Found]:
@@ -29,28 +90,11 @@ def column_values(text: str, label: re.Match[str]) -> list[Found]:
     line_end = text.find("\n", label.end())
     if line_end < 0:
         return []
-    header = _cells(text, line_start, line_end)
-    column = next((index for index, (start, end) in enumerate(header) if start <= label.start() < end), None)
-    if len(header) < 2 or column is None:
-        return []
-    cell_start, cell_end = header[column]
-    if label.end() > cell_end or not (
-        _HEADER_WORDS.fullmatch(text, cell_start, label.start())
-        and _HEADER_WORDS.fullmatch(text, label.end(), cell_end)
-    ):
-        return []
-    found: list[Found] = []
-    row_start = line_end + 1
-    for _ in range(_MAX_ROWS):
-        row_end = text.find("\n", row_start)
-        row_end = len(text) if row_end < 0 else row_end
-        row = _cells(text, row_start, row_end)
-        if not row:
-            break  # a blank line ends the table
-        if len(row) == len(header):
-            start, end = row[column]
-            found.append((start, text[start:end]))
-        if row_end == len(text):
-            break
-        row_start = row_end + 1
-    return found
+    for cells in _CELL_SPLITTERS:
+        header = cells(text, line_start, line_end)
+        if len(header) < 2:
+            continue
+        column = _column_of(text, label, header)
+        if column is not None:
+            return _rows(text, line_end + 1, cells, len(header), column)
+    return []

@@ -13,6 +13,9 @@ from parsers.identifiers.lookalikes import mask_lookalikes
 from parsers.identifiers.shapes import contract_shape, is_labelled_serial
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-/.#][A-Za-z0-9]+)*")
+# A label glued to the value it names (`SN#2301G-00452`, `S/N.2214G-00417`, `PW-40146290`): the separators also join
+# a value's own parts, so the label is cut off the token rather than split at them.
+_GLUED_LABEL_RE = re.compile(r"^(?:s/n|sn|serial|pw|nr)[#:.\-]+(?=[A-Za-z0-9])", re.IGNORECASE)
 
 
 def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
@@ -32,5 +35,5 @@ def identifiers_in_field(value: str) -> tuple[list[str], list[str]]:
     serials: list[str] = []
     contracts: list[str] = []
     for token in _TOKEN_RE.finditer(mask_lookalikes(value)):
-        _classify(token.group(0), serials, contracts)
+        _classify(_GLUED_LABEL_RE.sub("", token.group(0)), serials, contracts)
     return serials, contracts

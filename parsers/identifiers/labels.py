@@ -23,11 +23,11 @@ from parsers.wordscan import LabelScan, LabelSearch
 Found = tuple[int, str]
 
 # Polish and English serial labels with their inflections: S/N, SN, Serial#, Serial No, numer seryjny,
-# numeru seryjnego, nr ser., numery seryjne ...
+# numeru seryjnego, nr ser., numery seryjne ... and S/N or SN glued to a value that starts with a digit (sn2305g-00472).
 _SERIAL_LABEL = LabelSearch(
     re.compile(
-        r"(?<![A-Za-z0-9])(?:s/n|s\.n\.|sn|serial(?:\s*(?:numbers?|no\.?|nr\.?|num\.?))?|seryjn\w*|nr\.?\s*ser\.)"
-        r"(?:\s*#)?(?![A-Za-z0-9])",
+        r"(?<![A-Za-z0-9])(?:(?:s/n|s\.n\.|sn|serial(?:\s*(?:numbers?|no\.?|nr\.?|num\.?))?|seryjn\w*|nr\.?\s*ser\.)"
+        r"(?:\s*#)?(?![A-Za-z0-9])|(?:s/n|sn)(?=[0-9]))",
         re.IGNORECASE,
     ),
     prefixes=("s/n", r"s\.n\.", "sn", "serial", "seryjn", "nr"),
@@ -48,14 +48,14 @@ _MAX_FILLER_WORDS = 4
 _UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
 
 # Contract labels: umowa/umowy/umowie/umową, kontrakt/kontraktu/kontrakcie, contract (no.), service agreement, PW
-# (also glued to its number: PW40012345), PartnerWorks.
+# (also glued to its number: PW40012345), PartnerWorks, and the abbreviations of hasty notes (um., kontr.).
 _CONTRACT_LABEL = LabelSearch(
     re.compile(
         r"(?<![A-Za-z0-9])(?:(?:umow\w*|kontrak[tc]\w*|contract\w*|(?:service\s+)?agreement|(?-i:PW)|partner\s*works|"
-        r"extreme\s*works)(?![A-Za-z0-9])|(?-i:PW)(?=4\d{7}(?!\d)))",
+        r"extreme\s*works)(?![A-Za-z0-9])|(?-i:PW)(?=4\d{7}(?!\d))|(?:um|kontr)\.)",
         re.IGNORECASE,
     ),
-    prefixes=("umow", "kontrak", "contract", "service", "agreement", "pw", "partner", "extreme"),
+    prefixes=("um", "kontr", "contract", "service", "agreement", "pw", "partner", "extreme"),
 )
 # A gap mentioning another document means the number belongs to it (a PO or invoice "under the contract").
 _CONTRACT_GAP_BLOCKER_RE = re.compile(

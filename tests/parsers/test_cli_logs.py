@@ -61,6 +61,8 @@ CASES = [
     (SLX_INVENTORY, ["EXH3821K017"]),
     (IRONWARE, ["BGD2917K02C"]),
     (XIQ_JSON, ["02501608254257", "AB12CD34EF56GH"]),
+    ('[{"SerialNumber": "LBNNTMPL22105A"}, {"serial_number": "LBNNTMPL22107C"}]', ["LBNNTMPL22105A", "LBNNTMPL22107C"]),
+    ('ENTITY-MIB::entPhysicalSerialNum.5 = STRING: "LBNNTMPL22166B"\n', ["LBNNTMPL22166B"]),  # an SNMP walk
 ]
 
 

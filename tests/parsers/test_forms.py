@@ -79,6 +79,29 @@ def test_portal_binary_attachment_is_kept_but_not_searched() -> None:
     assert len(parsed.attachments) == 1
 
 
+@pytest.mark.parametrize(
+    ("filename", "content_type", "content"),
+    [
+        ("showver", "application/octet-stream", SHOW_VERSION),  # no extension, no type: the bytes say text
+        ("v.txt", "text/plain", "\ufeff".encode("utf-16-le") + SHOW_VERSION.decode().encode("utf-16-le")),
+    ],
+)
+def test_portal_attachments_are_read_as_mail_attachments_are(filename: str, content_type: str, content: bytes) -> None:
+    attachment = {
+        "filename": filename,
+        "content_type": content_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
+    parsed = parse_portal(_portal(attachments=[attachment]), received_at=AT)
+    assert parsed.request.serial_numbers == ["2208G-00622"]
+
+
+def test_portal_product_field_and_glued_labels_are_searched() -> None:
+    payload = _portal(serial_number="jw.", contract_number="PW-40146290", product="X440-G2-24t, S/N 2214G-00455")
+    parsed = parse_portal(payload, received_at=AT)
+    assert (parsed.request.serial_numbers, parsed.request.contract_numbers) == (["2214G-00455"], ["40146290"])
+
+
 def test_portal_attachment_file_name_is_searched() -> None:
     attachment = {"filename": "tabliczka_2011G-00289.png", "content_type": "image/png", "content_base64": ""}
     assert parse_portal(_portal(attachments=[attachment]), received_at=AT).request.serial_numbers == ["2011G-00289"]

@@ -28,6 +28,10 @@ SERIALS_IN_TEXT = [
     ("S/N 2011G-00289 … again S/N 2011g-00289", ["2011G-00289"]),
     ("Numer seryjny zasilacza nr 2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),  # which unit: skipped like a word
     ("numer seryjny PSU2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),
+    ("padl sn2305g-00472", ["2305G-00472"]),  # the label glued to the value
+    # CSV exports, with ; or , and quoted cells, a BOM and CRLF; an empty cell keeps its place
+    ("Name;PSU S/N\nvsp1;LBNNTMPL22108A\nvsp2;LBNNTMPL22109B\n", ["LBNNTMPL22108A", "LBNNTMPL22109B"]),
+    ('\ufeff"Name","PSU1 SN","PSU2 SN"\r\n"a","LBNNTMPL22190C",""\r\n', ["LBNNTMPL22190C"]),
     # a column of a table whose header names it (an HTML table as html_text renders it)
     ("Model  Numer seryjny  Nr umowy\nX435  LBNNTMPL21562D  40235581\n\nKoniec", ["LBNNTMPL21562D"]),
 ]
@@ -85,6 +89,9 @@ CONTRACTS_IN_TEXT = [
     ("umowa 24x7 nr 40669988", ["40669988"]),  # the service level between label and number
     ("umową z dnia 15.01.2026 nr 40725544", ["40725544"]),  # the contract's date between them
     ("Contract ID: 40714433", ["40714433"]),
+    ("klient ma um. 40147011", ["40147011"]),  # abbreviations of hasty call notes
+    ("kontr. 40147120", ["40147120"]),
+    ("Hostname,Serial,Contract\nsw1,,40111111\n", ["40111111"]),
     ("Lokalizacja  Model  Numer seryjny  Nr umowy\nHala A  5320-24P-8XE  2247G-00561  40235581", ["40235581"]),
 ]
 
@@ -111,6 +118,7 @@ NOT_CONTRACTS = [
     "umowa z dnia 2026-01-15, zamówienie 40123456",
     "umowa, device id 40123456",
     "XPW40012345",
+    "kontrola dostępu 40123456",
     "Awaria.  Nr umowy zaraz podam\nHala  40999999",  # not a table header: its cell holds more than the label
     "Lokalizacja  Model  Nr umowy\nHala A  5320-24P-8XE\n",  # a row with fewer cells is not read
 ]
@@ -136,6 +144,7 @@ FIELDS = [
     ("INC0012345", "PO 41234567", [], []),
     ("918273645012", "12345678", [], []),
     ("2240G-01092", "PW40547743", ["2240G-01092"], ["40547743"]),  # the label glued to the number
+    ("SN#2301G-00452, S/N.2214G-00417", "PW-40146290", ["2301G-00452", "2214G-00417"], ["40146290"]),
 ]
 
 
