@@ -23,6 +23,9 @@ class PartInfo:
     charset: str | None
     filename: str | None
     disposition: str | None
+    flowed: bool = False
+    """RFC 3676 format=flowed text (see flowed.py)."""
+    delsp: bool = False
 
     @property
     def maintype(self) -> str:
@@ -97,4 +100,6 @@ def describe(part: Message) -> PartInfo:
         charset=_param(type_params, "charset"),
         filename=filename or _param(type_params, "name"),
         disposition=disposition,
+        flowed=(_param(type_params, "format") or "").lower() == "flowed",
+        delsp=(_param(type_params, "delsp") or "").lower() == "yes",
     )

@@ -7,11 +7,13 @@ the whole message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 
 from parsers.email.attachments import attachment_text, build_attachment, safe_filename
 from parsers.email.charset import decode_bytes
+from parsers.email.flowed import unflow
 from parsers.email.headers import HeaderView
 from parsers.email.html_text import html_to_text
 from parsers.email.part_info import PartInfo, describe
@@ -26,6 +28,10 @@ _REPORT_TYPES = frozenset(
      "message/global-delivery-status", "message/global-headers"}
 )  # fmt: skip
 _ENCLOSED_TYPES = frozenset({"message/rfc822", "message/global"})
+# A plain part that only points at the HTML one ("View this message in HTML", "Twój program nie obsługuje HTML"):
+# short, and about HTML or a browser. The HTML part then holds the report.
+_PLACEHOLDER_CHARS = 300
+_PLACEHOLDER = re.compile(r"\b(?:html|browser|przegl[aą]dar\w*)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -42,6 +48,11 @@ class MailContent:
     notes: list[str] = field(default_factory=list)
     content_type: str = "text/plain"
     """The top-level content type (RFC 2045's default when unreadable)."""
+
+
+def _is_placeholder(text: str) -> bool:
+    stripped = text.strip()
+    return len(stripped) <= _PLACEHOLDER_CHARS and _PLACEHOLDER.search(stripped) is not None
 
 
 def _children(part: Message) -> list[Message]:
@@ -97,7 +108,9 @@ class _Walker:
         decoded = decode_bytes(payload_bytes(part), info.charset)
         if decoded.note:
             self._note(decoded.note)
-        return html_to_text(decoded.text) if content_type == "text/html" else decoded.text
+        if content_type == "text/html":
+            return html_to_text(decoded.text)
+        return unflow(decoded.text, delsp=info.delsp) if info.flowed else decoded.text
 
     def walk(self, part: Message, depth: int, target: list[str]) -> None:
         """Read `part`; readable inline text goes to `target` (the body, or the enclosed text when nested)."""
@@ -148,10 +161,11 @@ class _Walker:
     def _alternative(self, children: list[Message], depth: int, target: list[str]) -> None:
         """Plain text when it says something, else HTML, else the first part that reads as anything."""
         described = [(child, self._describe(child)) for child in children]
+        has_html = any(info.content_type == "text/html" for _, info in described)
         for child, info in described:
             if info.content_type == "text/plain" and not info.is_attachment:
                 text = self._text_of(child, info, "text/plain")
-                if text.strip():
+                if text.strip() and not (has_html and _is_placeholder(text)):
                     self._parts_seen += 1
                     target.append(text)
                     return

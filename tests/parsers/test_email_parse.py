@@ -114,6 +114,21 @@ Content-Type: text/html; charset=utf-8
 """
     assert parse(alternative.format(plain="Plain wins")).request.description == "Plain wins"
     assert parse(alternative.format(plain="  ")).request.description == "HTML wins 2011G-00289"
+    # A plain part that only points at the HTML one is no text of its own.
+    placeholder = parse(alternative.format(plain="This message is in HTML. View it in your browser."))
+    assert placeholder.request.description == "HTML wins 2011G-00289"
+    assert placeholder.request.serial_numbers == ["2011G-00289"]
+    assert parse(alternative.format(plain="Awaria, szczegóły w HTML")).request.description == "HTML wins 2011G-00289"
+    long_plain = "Przełącznik nie działa, opis w HTML poniżej jest taki sam. " * 6
+    assert parse(alternative.format(plain=long_plain)).request.description == long_plain.strip()
+
+
+def test_format_flowed_lines_are_joined_before_extraction() -> None:
+    flowed = (
+        "From: a@b.pl\nSubject: x\nContent-Type: text/plain; charset=utf-8; format=flowed\n\n"
+        "Padl zasilacz, numer seryjny \nzasilacza: LBNNTMPL22158H\n"
+    )
+    assert parse(flowed).request.serial_numbers == ["LBNNTMPL22158H"]
 
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00"
