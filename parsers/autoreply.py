@@ -1,8 +1,9 @@
 """Is this mail written by a machine? Auto-replies, out-of-office, bounces and bulk mail are stored, never answered.
 
 Headers decide first (RFC 3834 and the de-facto markers of Exchange, Postfix, list servers). Wording decides only
-where it is unmistakable: an out-of-office subject prefix, or an absence notice in a short own text that also points
-elsewhere ("w pilnych sprawach…", "please contact…"). A person who merely mentions a holiday ("urlop") in a report
+where it is unmistakable: an out-of-office subject prefix, an absence notice in a short own text that also points
+elsewhere ("w pilnych sprawach…", "please contact…"), or a short text in which a machine speaks of its own message
+(a helpdesk's "ticket created", "prosimy nie odpowiadać"). A person who merely mentions a holiday ("urlop") in a report
 is a person: the body rule needs first-person absence wording plus a redirect, in a short text.
 """
 
@@ -50,6 +51,19 @@ _REDIRECT = re.compile(
     r"|urgent|until|return(?:ing)?\s+on|back\s+(?:on|in)|limited\s+access|no\s+access",
     re.IGNORECASE,
 )
+# What only a machine writes about its own message: helpdesk systems confirming a ticket, notifications that ask not
+# to be answered. Unlike absence, this needs no reply markers (a ServiceNow "opened on your behalf" has none).
+_MACHINE_NOTICE = re.compile(
+    r"this\s+is\s+an?\s+automat(?:ic|ed)(?:ally\s+generated)?\s+(?:notification|message|e-?mail|response|reply)"
+    r"|do\s+not\s+reply\s+to\s+this\s+(?:e-?mail|message|notification)"
+    r"|ha(?:s|ve)\s+been\s+(?:opened|created|logged)\s+on\s+your\s+behalf"
+    r"|we\s+(?:would\s+like\s+to\s+acknowledge\s+that\s+we\s+)?have\s+received\s+your\s+(?:request|e-?mail|message)"
+    r"[^.]{0,80}\bticket\b"
+    r"|wiadomo[sś][cć]\s+(?:zosta[lł]a\s+)?(?:wys[lł]ana|wygenerowana)\s+automatycznie"
+    r"|prosimy\s+(?:na\s+ni[aą]\s+)?nie\s+odpowiada[cć]|nie\s+odpowiadaj\w*\s+na\s+t[eęą]\s+wiadomo[sś][cć]"
+    r"|zg[lł]oszenie\s+zosta[lł]o\s+zarejestrowane",
+    re.IGNORECASE,
+)
 # Out-of-office notices are a few lines; a report that mentions someone's absence is longer.
 _SHORT_TEXT_CHARS = 700
 
@@ -92,8 +106,12 @@ def auto_reply_reason(
     if _SUBJECT_MARKERS.match(subject):
         return "automatic-reply subject"
     text = own_text.strip()
-    if is_reply and len(text) <= _SHORT_TEXT_CHARS and _ABSENCE.search(text) and _REDIRECT.search(text):
+    if len(text) > _SHORT_TEXT_CHARS:
+        return None
+    if is_reply and _ABSENCE.search(text) and _REDIRECT.search(text):
         return "out-of-office wording"
+    if _MACHINE_NOTICE.search(text):
+        return "automatic notice wording"
     return None
 
 

@@ -39,6 +39,8 @@ _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 # The same words in lower-case ASCII text, where a letter can only be a-z: the Unicode letter class costs four times
 # as much per character, and English mail, Polish typed without diacritics and CLI output are all ASCII.
 _ASCII_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# A capital I not inside a run of letters: where the word "I" may stand (found from the letter, at C speed).
+_LONE_CAPITAL_I_RE = re.compile(r"I(?<![^\W\d_]I)(?![^\W\d_])")
 # Polish letters in both cases: a set look-up instead of a pattern search per word.
 _POLISH_LETTERS = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
 
@@ -87,7 +89,7 @@ def reporters_own_text(text: str) -> str:
 def language_scores(text: str) -> tuple[int, int]:
     """(Polish, English) evidence: words with Polish letters or on the Polish list, words on the English list.
 
-    An English "I" counts as Polish "i" ("and"): the lists decide, and the language of a text never hangs on it.
+    A capital "I" on its own counts as English, a small "i" as Polish ("and").
     """
     if any(needed in text for needed in _CLI_LINE_NEEDS):
         text = _CLI_LINE_RE.sub("", text)
@@ -95,6 +97,11 @@ def language_scores(text: str) -> tuple[int, int]:
     words = (_ASCII_WORD_RE if lower.isascii() else _WORD_RE).findall(lower)
     polish = sum(map(_POLISH_WORDS.__contains__, words))
     english = sum(map(_ENGLISH_ONLY_WORDS.__contains__, words))
+    if _LONE_CAPITAL_I_RE.search(text):
+        # A capital "I" standing alone is the English pronoun ("I think PSU 2 is dead, I swapped it"); the Polish
+        # "i" (and) is written small but at the start of a sentence. Each was counted as Polish above.
+        pronouns = sum(word == "I" for word in _WORD_RE.findall(text))
+        polish, english = polish - pronouns, english + pronouns
     # Polish letters are not ASCII: only the few other words are searched for them.
     polish += sum(
         1

@@ -16,7 +16,7 @@ _REPLY_PREFIX = re.compile(
 # Explicit requests: the noun ("Eskalacja", "prośba o eskalację", "Escalation:") or "please escalate".
 _ESCALATION = re.compile(
     r"(?<![a-ząćęłńóśźż])(?:eskalacj[aiąeę]|eskalacyjn\w*|escalation|(?:please|pls|kindly)\s+escalate|"
-    r"eskaluj(?:cie|emy|ę)?\b|z?eskalowani[aeu]\b|"
+    r"eskaluj(?:cie|emy|ę)?\b|z?eskalowani[aeu]\b|escalate(?=\s*[:!])|\Aescalate\b|"
     r"(?:prosz[eę]|prosimy)\s+(?:o\s+)?(?:eskalowa[cć]|zeskalowa[cć]))",
     re.IGNORECASE,
 )

@@ -100,6 +100,27 @@ def test_more_out_of_office_wordings(text: str) -> None:
     assert _reason(own_text=text, is_reply=True) == "out-of-office wording"
 
 
+@pytest.mark.parametrize(
+    ("text", "is_reply"),
+    [
+        ("We would like to acknowledge that we have received your request and a ticket has been created.", True),
+        (
+            "Zgłoszenie zostało zarejestrowane.\n"
+            "Ta wiadomość została wysłana automatycznie, prosimy na nią nie odpowiadać.",
+            True,
+        ),
+        ("Your incident INC0045127 has been opened on your behalf.\nThis is an automatic notification.", False),
+    ],
+)
+def test_helpdesk_notices_are_machine_mail(text: str, is_reply: bool) -> None:
+    assert _reason(own_text=text, is_reply=is_reply) == "automatic notice wording"
+
+
+def test_a_person_asking_about_a_ticket_is_a_person() -> None:
+    text = "Dzień dobry, czy dostaliście nasze zgłoszenie? Switch 2011G-00289 nadal nie działa, umowa 40012345."
+    assert _reason(own_text=text, is_reply=True) is None
+
+
 OOF = "Dzień dobry,\njestem poza biurem do 16.03.2026 r.\nW pilnych sprawach proszę o kontakt z Działem IT."
 
 

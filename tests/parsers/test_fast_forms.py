@@ -184,7 +184,10 @@ def test_the_characters_ignorecase_folds_to_ascii_letters_are_all_known() -> Non
 def plain_language_scores(text: str) -> tuple[int, int]:
     """language_scores as a loop over the words, every text through the CLI-line pattern."""
     polish = english = 0
-    for word in language._WORD_RE.findall(language._CLI_LINE_RE.sub("", text).lower()):
+    text = language._CLI_LINE_RE.sub("", text)
+    pronouns = sum(word == "I" for word in language._WORD_RE.findall(text))  # counted English, not Polish "i"
+    polish, english = -pronouns, pronouns
+    for word in language._WORD_RE.findall(text.lower()):
         if word in language._POLISH_WORDS or (not word.isascii() and PLAIN_POLISH_LETTERS_RE.search(word)):
             polish += 1
         elif word in language._ENGLISH_WORDS:
@@ -196,6 +199,7 @@ WORD_PIECES = [
     "we", "We", "the", "i", "I", "nie", "się", "Dzień", "żółw", "ÓSMY", "naïve", "İ", "x", "show", "sh", "switch#",
     "sw1>", " ", "  ", "\n", "\t", ":", " : ", "#", ">", "> ", "'", "don't", "9", "_", "Serial", "ą", "ł",
     "\u212a",  # the Kelvin sign: not ASCII, yet lower case makes it an ASCII "k"
+    "I", " I ", "I'm", "Ia", "aI", "I9",
 ]  # fmt: skip
 
 

@@ -23,6 +23,7 @@ ENGLISH = [
     "Thanks,\nHenrik\n\n-----Wiadomość oryginalna-----\nOd: Jan\nDzień dobry, przełącznik nie działa, proszę o pomoc.",
     "> Dzień dobry, dziękujemy za zgłoszenie\n> Numer seryjny: 2233G-00618\n"
     "The replacement arrived, thanks, we can close it.",
+    "I think PSU 2 in X465 is dead, I swapped cable, I reseated it, I do not know what else I can do.",
 ]
 
 

@@ -47,6 +47,8 @@ def test_prefixes_are_stripped() -> None:
         "Switch will not boot, escalation",
         "Eskalujemy: X690 w serwerowni",
         "Prośba o zeskalowanie zgłoszenia",
+        "ESCALATE: core down",
+        "Escalate core switch outage",
     ],
 )
 def test_explicit_escalation(subject: str) -> None:
@@ -63,6 +65,7 @@ def test_explicit_escalation(subject: str) -> None:
         "bez eskalacji, dziękuję",
         "Jeśli nie odpowiecie, eskalacja",  # a condition runs over its comma
         "de-escalation of the case",
+        "Why did you escalate it?",
         "Awaria switcha",
     ],
 )
