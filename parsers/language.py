@@ -14,6 +14,7 @@ import re
 from itertools import filterfalse
 
 from gateway.schema import Language
+from parsers.wordscan import may_hold_any
 
 # Forwarded and quoted history was written by someone else: the reporter's own text ends where it starts.
 _HISTORY_START_RE = re.compile(
@@ -26,7 +27,6 @@ _HISTORY_START_RE = re.compile(
 # IGNORECASE also matches these four characters to ASCII letters (İ ı to i, ſ to s, the Kelvin sign to k), which
 # lower() does not do: a text holding one is always searched.
 _HISTORY_START_NEEDS = ("--", "pisze", "napisa", "wrote", "od:", "from:")
-_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>.*$\n?", re.MULTILINE)
 # CLI output: aligned `key   : value` lines and prompts carry English words that say nothing about the writer.
 # A prompt is `\S+[#>]` (two or more non-blanks ending in # or >), written so that a long token is not given back one
@@ -72,10 +72,7 @@ _ENGLISH_ONLY_WORDS = _ENGLISH_WORDS - _POLISH_WORDS
 
 
 def _may_start_history(text: str) -> bool:
-    if any(char in text for char in _FOLDS_TO_ASCII):  # four substring searches: isdisjoint would walk the text
-        return True
-    lower = text.lower()
-    return any(needed in lower for needed in _HISTORY_START_NEEDS)
+    return may_hold_any(text, _HISTORY_START_NEEDS)
 
 
 def reporters_own_text(text: str) -> str:

@@ -104,3 +104,17 @@ class LabelGroup:
         padded = _padded(text)
         starts = [candidate.start() for candidate in self._candidates.finditer(padded)]
         return LabelScan(text=text, padded=padded, starts=starts, searches=self.searches)
+
+
+# The characters that IGNORECASE matches to ASCII letters although lower() keeps them apart (İ ı to i, ſ to s, the
+# Kelvin sign to k): a text holding one may match a case-insensitive pattern that none of its lower-case words show.
+FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+
+
+def may_hold_any(text: str, needles: tuple[str, ...]) -> bool:
+    """False only when `text` cannot hold any of the lower-case `needles` in any case: a gate before a slow
+    case-insensitive search whose every match contains one of them."""
+    if any(char in text for char in FOLDS_TO_ASCII):  # four substring searches: isdisjoint would walk the text
+        return True
+    lower = text.lower()
+    return any(needle in lower for needle in needles)

@@ -86,10 +86,17 @@ def _rows(text: str, first: int, cells: Cells, width: int, column: int) -> list[
 
 def column_values(text: str, label: re.Match[str]) -> list[Found]:
     """(offset, cell) of each row under `label`'s column, when `label` heads a column of a table; else []."""
-    line_start = text.rfind("\n", 0, label.start()) + 1
     line_end = text.find("\n", label.end())
     if line_end < 0:
         return []
+    # A header cell ends after the label and a few header words, at a cell break or the line's end: prose that merely
+    # holds a label ("Numer seryjny: 2214G-00417, umowa ...") is passed over before any line is split into cells.
+    words = _HEADER_WORDS.match(text, label.end(), line_end)
+    assert words is not None  # the pattern matches the empty string
+    after = words.group(0)
+    if not (words.end() == line_end or text[words.end()] in ';,"' or "\t" in after or "  " in after):
+        return []
+    line_start = text.rfind("\n", 0, label.start()) + 1
     for cells in _CELL_SPLITTERS:
         header = cells(text, line_start, line_end)
         if len(header) < 2:

@@ -13,7 +13,7 @@ from email.policy import compat32
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers import cli_logs, language, phone
+from parsers import autoreply, cli_logs, language, phone, wordscan
 from parsers.email import quotes
 from parsers.email import views as views_module
 from parsers.email.charset import decode_bytes
@@ -178,7 +178,7 @@ def test_the_polish_letter_set_holds_what_the_pattern_matches_among_all_characte
 
 def test_the_characters_ignorecase_folds_to_ascii_letters_are_all_known() -> None:
     ascii_letter = re.compile("[a-z]", re.IGNORECASE)
-    assert {char for char in map(chr, range(0x80, 0x110000)) if ascii_letter.match(char)} == language._FOLDS_TO_ASCII
+    assert {char for char in map(chr, range(0x80, 0x110000)) if ascii_letter.match(char)} == wordscan.FOLDS_TO_ASCII
 
 
 def plain_language_scores(text: str) -> tuple[int, int]:
@@ -473,3 +473,31 @@ def test_hardware_lines_are_the_lines_the_anchored_pattern_finds(pieces: list[st
     text = "".join(pieces)
     found = [line.span() for line in cli_logs._hardware_lines(text)]
     assert found == [line.span() for line in cli_logs._EXOS_HARDWARE_LINE_RE.finditer(text)]
+
+
+NOTICE_PHRASES = [
+    "jestem poza biurem", "będę nieobecna", "przebywam na urlopie", "pozostaję na zwolnieniu", "jestem w delegacji",
+    "nie ma mnie w szkole", "nie będzie mnie w pracy", "nie mam dostępu do poczty", "I'm away", "I am on leave",
+    "i will be travelling", "I am currently absent", "i'm not in the office", "wiadomość wygenerowana automatycznie",
+    "This is an automatic notification", "please do not reply to this email", "has been opened on your behalf",
+    "we have received your request and a ticket", "wiadomość została wysłana automatycznie", "prosimy nie odpowiadać",
+    "nie odpowiadaj na tę wiadomość", "zgłoszenie zostało zarejestrowane",
+]  # fmt: skip
+
+
+@st.composite
+def notice_phrase(draw: st.DrawFn) -> str:
+    """A phrase the notice patterns match, each letter in either case or replaced by a character that folds to it."""
+    phrase = draw(st.sampled_from(NOTICE_PHRASES))
+    variants = [sorted({char, char.lower(), char.upper(), *SPECIAL_FOLDS.get(char.lower(), "")}) for char in phrase]
+    return "".join(draw(st.sampled_from(choices)) for choices in variants)
+
+
+@settings(max_examples=600, deadline=None)
+@given(pieces=st.lists(st.one_of(notice_phrase(), st.sampled_from([" ", "\n", "x", "ą", "Dzień dobry,"])), max_size=5))
+def test_the_notice_gates_pass_every_text_their_patterns_match(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    if autoreply._ABSENCE.search(text):
+        assert wordscan.may_hold_any(text, autoreply._ABSENCE_NEEDS)
+    if autoreply._MACHINE_NOTICE.search(text):
+        assert wordscan.may_hold_any(text, autoreply._MACHINE_NOTICE_NEEDS)
