@@ -43,16 +43,21 @@ _NON_DIGIT_RE = re.compile(r"\D")
 # the trunk zero inside them too: "(0-22)", "(0 22)").
 _AREA_CODE = r"\((?:0[ \-]?)?\d{1,3}\)"
 _DIGIT_OR_AREA = rf"(?:{_AREA_CODE}|\d)"
+# Between digits: a blank or dash, or a dot or slash right before the next digit ("512.330.781", "61/852-14-09";
+# dates, IP addresses and versions are blanked before the search). A sentence's full stop may follow a number and
+# "tel." may precede one; a dot between digits or before a letter (a file name) may not.
+_SEPARATOR = r"(?:[ \xa0\-]|[./](?=\d))"
 _CANDIDATE_RE = re.compile(
-    rf"(?<![\w+.,/:-])(?:\+|00)?[ \xa0]?{_DIGIT_OR_AREA}(?:[ \xa0\-]?{_DIGIT_OR_AREA}){{7,14}}(?![\w.:/-]|[.,/]\d)"
+    rf"(?<![\w+,/:-])(?<!\d\.)(?:\+|00)?[ \xa0]?{_DIGIT_OR_AREA}(?:{_SEPARATOR}?{_DIGIT_OR_AREA}){{7,14}}"
+    r"(?![\w:/-]|[.,/]\d|\.\w)"
 )
 # The same, searched from its first character (the only ones a candidate can start with). What follows depends on
 # that character and is tried in the plain form's order: a "+" or "00" prefix, a blank, "(" of an area code, a digit.
 _CANDIDATE_FROM_FIRST_CHAR_RE = re.compile(
-    r"[+ \xa0(\d](?<![\w+.,/:-].)"
+    r"[+ \xa0(\d](?<![\w+,/:-].)(?<!\d\..)"
     rf"(?:(?<=\+)[ \xa0]?{_DIGIT_OR_AREA}|(?<=0)0[ \xa0]?{_DIGIT_OR_AREA}|(?<=[ \xa0]){_DIGIT_OR_AREA}"
     r"|(?<=\()(?:0[ \-]?)?\d{1,3}\)|(?<=\d))"
-    rf"(?:[ \xa0\-]?{_DIGIT_OR_AREA}){{7,14}}(?![\w.:/-]|[.,/]\d)"
+    rf"(?:{_SEPARATOR}?{_DIGIT_OR_AREA}){{7,14}}(?![\w:/-]|[.,/]\d|\.\w)"
 )
 _MIN_DIGITS, _MAX_DIGITS = 9, 13
 # Every digit of a candidate is at most three characters from the next ("1) (2"), so a candidate with enough digits
@@ -70,7 +75,8 @@ _NOT_PHONES_FROM_DIGIT_RE = re.compile(
             r"\d{5}-\d{2}-\d{2}|\d{5}-[A-Z]\.\d{2}|\d-\d{7}-\d{2}",  # Extreme part numbers (_PART_NUMBER_RE)
             # dates, from their first digit: 654-12-33 (a Polish way of grouping a phone number) holds no date
             r"\d{3}-\d{2}-\d{2}|(?<![0-9][0-9])\d?[./-]\d{1,2}[./-]\d{2,4}(?![0-9]|-[0-9])",
-            r"\d*(?:\.\d+){2,}",  # IP addresses and software versions
+            # IP addresses and software versions, but not a mobile number written 512.330.781
+            r"(?<![0-9][0-9])(?!\d\d\.\d{3}\.\d{3}(?!\.?\d))\d*(?:\.\d+){2,}",
             r"(?<!\d\d)(?<!\d-\d)\d-\d{3}(?![0-9]|-[0-9])",  # postal codes, not inside 0-22-654-12-33
         )
     )

@@ -57,6 +57,11 @@ SIGNATURES = [
     ("Jan\ntel. (0-22) 654 12 33", "+48226541233"),
     ("Jan\ntel. 0-22-654-12-33", "+48226541233"),  # 22-654 is no postal code here
     ("Jan, 24-11-2026\ntel. 601 234 567", "+48601234567"),
+    ("Proszę o kontakt: 601 234 567.", "+48601234567"),  # a full stop after the number
+    ("Jan\ntel.601234567", "+48601234567"),
+    ("Jan\ntel. 61/852-14-09", "+48618521409"),  # area code and number parted by a slash
+    ("Jan\nkom. 512.330.781.", "+48512330781"),  # groups parted by dots
+    ("IP 10.42.7.31, firmware 8.1.5.0\nkom. 601 234 567", "+48601234567"),
 ]
 
 
@@ -74,6 +79,7 @@ def test_reporter_phone_in_text(text: str, e164: str) -> None:
         "Rachunek: PL61 1090 1014 0000 0712 1981 2874\nNIP: 677-236-41-90",
         "Part 800617-00-04, data 24.11.2026, wersja 32.6.3.126, 30-740 Kraków",
         "AP 03052104180266, device 918273645012",
+        "plik 601234567.pdf, wersja 512.330.781.2, 12/11/2026, WZ 123/2026/456",
     ],
 )
 def test_no_reporter_phone(text: str) -> None:
