@@ -44,6 +44,14 @@ _GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–]*")
 _VALUE_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 _LIST_SEPARATOR_RE = re.compile(r"\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", re.IGNORECASE)
 _MAX_FILLER_WORDS = 4
+# Other makers' equipment: a serial label right after one of these names their serial, unless the value has an
+# Extreme shape of its own.
+_OTHER_VENDOR_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:APC|UPS|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|"
+    r"Synology|QNAP|Lenovo|Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_VENDOR_WINDOW = 20  # "UPS APC (S/N …": the maker stands right before the label
 # Which of several units the label is about ("numer seryjny zasilacza nr 2:", "S/N PSU2:"): skipped like a word.
 _UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
 
@@ -116,6 +124,12 @@ def _value_after_label(text: str, position: int) -> re.Match[str] | None:
     return None
 
 
+def _names_another_vendor(text: str, label: re.Match[str]) -> bool:
+    """The words just before a serial label name equipment that is not Extreme's."""
+    line_start = text.rfind("\n", 0, label.start()) + 1
+    return _OTHER_VENDOR_RE.search(text, max(line_start, label.start() - _VENDOR_WINDOW), label.start()) is not None
+
+
 def labelled_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     """Values after a serial label that pass the (looser) labelled-serial shape, including lists (`A, B i C`).
 
@@ -125,6 +139,8 @@ def labelled_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     for label in _SERIAL_LABEL.finditer(text, scan):
         found += [(at, cell.upper()) for at, cell in column_values(text, label) if is_labelled_serial(cell)]
         token = _value_after_label(text, label.end())
+        if token is not None and not is_distinctive_serial(token.group(0)) and _names_another_vendor(text, label):
+            continue  # "UPS APC (S/N AS2214123456)": a serial, but of someone else's device
         while token is not None and is_labelled_serial(token.group(0)):
             found.append((token.start(), token.group(0).upper()))
             separator = _LIST_SEPARATOR_RE.match(text, token.end())

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from parsers.wordscan import LabelSearch
 
 # Values after these labels belong to someone else's numbering: tax and court registers, banks, invoices,
-# orders, Extreme GTAC cases and RMAs, XIQ device ids, parcels. The value must hold a digit.
+# orders, Extreme GTAC cases and RMAs, XIQ device ids, parcels, product barcodes. The value must hold a digit.
 _FOREIGN_LABEL = (
     r"NIP|REGON|KRS|PESEL|IBAN|BIC|SWIFT|rachun\w*|kont[ao]\b(?:\s+bankow\w*)?|account|"
     r"faktur\w*|FV|invoice|zam[oó]wieni\w*|ZAM|order|(?-i:PO)|P\.O\.|purchase\s+order|"
     r"case|GTAC|zg[lł]oszeni\w*\s+(?:w\s+)?GTAC|RMA|ticket|INC|"
     r"device\s+id|id\s+urz\w*\.?|id\s+urządzenia|"
-    r"list\w*\s+przewozow\w*|przesyłk\w*|paczk\w*|nadani[ae]|tracking|waybill|consignment|AWB"
+    r"list\w*\s+przewozow\w*|przesyłk\w*|paczk\w*|nadani[ae]|tracking|waybill|consignment|AWB|GTIN|EAN|UPC"
 )
 # Between such a label and its value only connecting words and punctuation may stand.
 _FILLER = r"(?:[\s:#.()=\-–]|nr\b|no\b|numer\w*|number\b|klienta\b|w\b|in\b|(?-i:PO\b))*"
@@ -39,7 +39,7 @@ _LABELLED_FOREIGN = LabelSearch(
         "nip", "regon", "krs", "pesel", "iban", "bic", "swift", "rachun", "kont[ao](?![a-z0-9_])", "account",
         "faktur", "fv", "invoice", "zam", "order", "po(?![a-z])", r"p\.o\.", "purchase", "case", "gtac", "zg", "rma",
         "ticket", "inc", "device", "id", "list", "przesyłk", "paczk", "nadani", "tracking", "waybill", "consignment",
-        "awb",
+        "awb", "gtin", "ean", "upc",
     ),
 )  # fmt: skip
 

@@ -29,6 +29,8 @@ SERIALS_IN_TEXT = [
     ("Numer seryjny zasilacza nr 2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),  # which unit: skipped like a word
     ("numer seryjny PSU2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),
     ("padl sn2305g-00472", ["2305G-00472"]),  # the label glued to the value
+    ("UPS APC (S/N AS2214123456) też padł, a switch S/N 2214G-00417", ["2214G-00417"]),  # another maker's serial
+    ("Cisco obok, nasz przełącznik: S/N LBNNTMPL21094K", ["LBNNTMPL21094K"]),  # the maker is not the label's
     # CSV exports, with ; or , and quoted cells, a BOM and CRLF; an empty cell keeps its place
     ("Name;PSU S/N\nvsp1;LBNNTMPL22108A\nvsp2;LBNNTMPL22109B\n", ["LBNNTMPL22108A", "LBNNTMPL22109B"]),
     ('\ufeff"Name","PSU1 SN","PSU2 SN"\r\n"a","LBNNTMPL22190C",""\r\n', ["LBNNTMPL22190C"]),
@@ -119,6 +121,7 @@ NOT_CONTRACTS = [
     "umowa, device id 40123456",
     "XPW40012345",
     "kontrola dostępu 40123456",
+    "GTIN 05901234123457, EAN: 5901234123457",
     "Awaria.  Nr umowy zaraz podam\nHala  40999999",  # not a table header: its cell holds more than the label
     "Lokalizacja  Model  Nr umowy\nHala A  5320-24P-8XE\n",  # a row with fewer cells is not read
 ]
