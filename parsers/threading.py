@@ -34,6 +34,21 @@ _MODAL_OR_NEGATION = re.compile(
 )
 
 
+# The word names something else: "escalation matrix/contacts/procedure", "macierz eskalacji", "ścieżka
+# eskalacyjna", "kontakty eskalacyjne" — or the subject turns it down: "escalation not needed", "eskalacja zbędna".
+_DESCRIBED_BEFORE = re.compile(
+    r"(?<![a-ząćęłńóśźż])(?:macierz\w*|matryc\w*|ścież\w*|sciez\w*|procedur\w*|list\w*|kontakt\w*|osob\w*|"
+    r"tryb\w*|zasad\w*|polityk\w*|schemat\w*|plan\w*)\s*$",
+    re.IGNORECASE,
+)
+_REFUSED_OR_DESCRIBED_AFTER = re.compile(
+    r"\w*[\s,]*(?:matrix|contacts?|procedure|path|list|policy|plan|process|levels?|"
+    r"not\s+(?:needed|required|necessary)|no\s+longer\s+(?:needed|required)|cancel+ed|withdrawn|"
+    r"nie\s+(?:jest\s+)?potrzebn\w*|niepotrzebn\w*|zbędn\w*|anulowan\w*|odwołan\w*|wycofan\w*)\b",
+    re.IGNORECASE,
+)
+
+
 def strip_reply_prefixes(subject: str) -> str:
     """The subject without leading Re:/Odp:/Fwd:/PD:/AW: markers (any number, any case)."""
     return _REPLY_PREFIX.sub("", subject, count=1).strip()
@@ -51,10 +66,14 @@ def subject_follow_up_tag(subject: str) -> str | None:
 
 
 def subject_asks_escalation(subject: str) -> bool:
-    """Explicit escalation wording in a subject; a conditional ("we will escalate if…") does not count."""
+    """Explicit escalation wording in a subject; a conditional ("we will escalate if…"), a refusal ("escalation not
+    needed") or the name of something else ("escalation matrix", "ścieżka eskalacyjna") does not count."""
     for match in _ESCALATION.finditer(subject):
         before = subject[: match.start()]
         clause = re.split(r"[.;!?:()\[\]–—-]\s", before)[-1]  # commas stay: "jeśli…, eskalacja"
-        if not _CONDITIONAL.search(clause) and not _MODAL_OR_NEGATION.search(clause.rsplit(",", 1)[-1]):
-            return True
+        if _CONDITIONAL.search(clause) or _MODAL_OR_NEGATION.search(clause.rsplit(",", 1)[-1]):
+            continue
+        if _DESCRIBED_BEFORE.search(clause) or _REFUSED_OR_DESCRIBED_AFTER.match(subject, match.end()):
+            continue
+        return True
     return False

@@ -49,6 +49,7 @@ def test_prefixes_are_stripped() -> None:
         "Prośba o zeskalowanie zgłoszenia",
         "ESCALATE: core down",
         "Escalate core switch outage",
+        "Eskalacja potrzebna pilnie",
     ],
 )
 def test_explicit_escalation(subject: str) -> None:
@@ -66,6 +67,11 @@ def test_explicit_escalation(subject: str) -> None:
         "Jeśli nie odpowiecie, eskalacja",  # a condition runs over its comma
         "de-escalation of the case",
         "Why did you escalate it?",
+        "Aktualizacja macierzy eskalacji – II kwartał 2026",  # the word names something else
+        "Escalation matrix update - Poznan warehouse",
+        "Zmiana osób w ścieżce eskalacyjnej",
+        "5520 PSU replacement - escalation not needed",  # turned down after the word
+        "Eskalacja nie jest potrzebna",
         "Awaria switcha",
     ],
 )
