@@ -24,6 +24,7 @@ from parsers.identifiers import MaskedText, mask_lookalikes
 from parsers.identifiers.lookalikes import blank
 from parsers.identifiers.shapes import unlabelled_serial_spans
 from parsers.language import reporters_own_text
+from parsers.wordscan import may_hold_any
 
 OUR_NUMBERS = frozenset({"+48122525600", "+48122525502"})
 """The hotline and the escalation line: never the reporter's."""
@@ -60,6 +61,7 @@ _CANDIDATE_FROM_FIRST_CHAR_RE = re.compile(
     rf"(?:{_SEPARATOR}?{_DIGIT_OR_AREA}){{7,14}}(?![\w:/-]|[.,/]\d|\.\w)"
 )
 _MIN_DIGITS, _MAX_DIGITS = 9, 13
+_COUNTER_NEEDS = ("uptime", "timeticks", "counter", "octets", "packets", "pkts", "bytes", "errors", "drops")
 # Every digit of a candidate is at most three characters from the next ("1) (2"), so a candidate with enough digits
 # lies on such a run; blanking look-alikes only removes digits, so the run is in the unmasked text as well.
 _DIGIT_RUN_RE = re.compile(rf"\d(?:\D{{0,3}}\d){{{_MIN_DIGITS - 1}}}")
@@ -83,7 +85,19 @@ _NOT_PHONES_FROM_DIGIT_RE = re.compile(
     + ")"
 )
 # A fax is no way to reach a person (tel/fax is).
-_FAX_RE = re.compile(r"[Ff](?<!/[Ff])[Aa][Xx]\.?:?[ \t]*[+\d][\d \xa0()\-]{7,}")
+_FAX_RE = re.compile(
+    r"[Ff](?<!/[Ff])(?:[Aa][Xx]\.?:?|(?<![A-Za-z][Ff]):)[ \t]*[+\d][\d \xa0()\-]{7,}"  # "Fax: …", "F: …"
+)
+# Counters of device output are no numbers to call: "sysUpTime.0 = 412345678", "Timeticks: (412345678)".
+_COUNTER_RE = re.compile(
+    r"(?i:uptime|timeticks|counter\w*|octets|packets|pkts|bytes|errors|drops)[^\n\d]{0,30}[\d(][\d ()]*"
+)
+# Where a signature begins: a closing salutation on a line of its own.
+_CLOSING_RE = re.compile(
+    r"^[ \t]*(?:pozdrawiam\w*|pozdrowienia|z\s+powa[zż]aniem|serdeczno[sś]ci|dzi[eę]kuj[eę]\w*|"
+    r"(?:best\s+|kind\s+|warm\s+)?regards|cheers|thanks?(?:\s+you)?|sincerely|br)\b[^\n]{0,30}$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def has_phone_length(candidate: str) -> bool:
@@ -133,6 +147,8 @@ def phones_in_text(text: str, lookalikes: MaskedText | None = None) -> list[str]
     if not has_digit_run(masked):
         return []  # the run was a serial number or another look-alike (see the module docstring, point 1)
     masked = _FAX_RE.sub(_blank, masked)
+    if may_hold_any(masked, _COUNTER_NEEDS):
+        masked = _COUNTER_RE.sub(_blank, masked)
     masked = _NOT_PHONES_FROM_DIGIT_RE.sub(_blank, masked)
     masked = _EXTENSION_FROM_LETTER_RE.sub(_blank, masked)
     found: list[str] = []
@@ -151,5 +167,11 @@ def reporter_phone_in_text(text: str, lookalikes: MaskedText | None = None) -> s
     Quoted and forwarded history is left out: numbers there belong to other people. `lookalikes`: as for
     phones_in_text.
     """
-    found = phones_in_text(reporters_own_text(text), lookalikes)
+    own = reporters_own_text(text)
+    found = phones_in_text(own, lookalikes)
+    if len(found) > 1:
+        # Other people's numbers stand in the message ("na miejscu będzie p. Marek, kom. 601 998 221"); the
+        # reporter's own is the one under the closing salutation, when just one stands there.
+        closings = list(_CLOSING_RE.finditer(own))
+        found = phones_in_text(own[closings[-1].end() :]) if closings else found
     return found[0] if len(found) == 1 else None

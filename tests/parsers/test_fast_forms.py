@@ -36,7 +36,7 @@ from parsers.identifiers.shapes import unlabelled_serial_spans
 PHONE_PIECES = [
     "0", "00", "1", "4", "48", "12", "601", "2345", "٣", "+", " ", "\xa0", "-", "(", ")", ".", ",", "/", ":", "\n",
     "\t", "w", "W", "wew", "WEW", "ext", "Extension", "x", "X", "e", "fax", "Fax", "tel", "a", "Z", "ą", "Ł", "ż",
-    "İ", "ı", "ſ", "K", "_", "#",
+    "İ", "ı", "ſ", "K", "_", "#", "uptime", "Bytes: ", "Timeticks: (", "pacKets", "F: ", "f:",
 ]  # fmt: skip
 NUMBERS = [
     "601 234 567", "+48 (22) 614 09 32", "0048583012277", "0-12 418 22 90", "800617-00-04", "12 25 25 600",
@@ -71,6 +71,7 @@ def plain_phones_in_text(text: str) -> list[str]:
     masked = mask_lookalikes(text)
     masked = blank(masked, unlabelled_serial_spans(masked))
     masked = phone._FAX_RE.sub(phone._blank, masked)
+    masked = phone._COUNTER_RE.sub(phone._blank, masked)
     masked = phone._NOT_PHONES_FROM_DIGIT_RE.sub(phone._blank, masked)
     masked = phone._EXTENSION_RE.sub(phone._blank, masked)
     found: list[str] = []

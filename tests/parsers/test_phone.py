@@ -62,6 +62,10 @@ SIGNATURES = [
     ("Jan\ntel. 61/852-14-09", "+48618521409"),  # area code and number parted by a slash
     ("Jan\nkom. 512.330.781.", "+48512330781"),  # groups parted by dots
     ("IP 10.42.7.31, firmware 8.1.5.0\nkom. 601 234 567", "+48601234567"),
+    ("T: +48 32 258 11 00 | F: +48 32 258 11 09", "+48322581100"),  # F: is a fax
+    ("sysUpTime.0 = 412345678\n\nPozdrawiam\nJan\ntel. (91) 430 82 14, wew. 31", "+48914308214"),  # a counter
+    # another person's number in the message: the reporter's stands under the closing salutation
+    ("Na miejscu będzie p. Marek (kom. 601 998 221).\n\nPozdrawiam\nJan Nowak\ntel. 512 330 990", "+48512330990"),
 ]
 
 
