@@ -17,10 +17,11 @@ Cells = Callable[[str, int, int], list[tuple[int, int]]]
 
 # Rendered and pasted tables: cells are parted by a tab or two blanks; one blank stays inside a cell.
 _PLAIN_CELL = re.compile(r"[^\t ]+(?: [^\t ]+)*")
-# What may stand in a header cell besides the label: number words and the unit the column is about.
+# What may stand in a header cell besides the label: number words and the unit the column is about (no value: a
+# digit may only number a unit, "PSU1", "Zasilacz 2").
 _HEADER_WORDS = re.compile(
-    r"(?:\s|[:#.\"'()]|\d|\b(?:nr|numer|no|number|psu\d*|ps\d*|power\s+supply|zasilacz\w*|chassis|device|unit"
-    r"|urządzeni\w*|modu[lł]\w*|module)\b)*",
+    r"(?:\s|[:#.\"'()]|\b(?:nr|numer|no|number)\b|\b(?:psu|ps|power\s+supply|zasilacz\w*|chassis|device|unit|slot"
+    r"|urządzeni\w*|modu[lł]\w*|module)(?:[ \t]?\d{1,2})?\b)*",
     re.IGNORECASE,
 )
 _MAX_ROWS = 100

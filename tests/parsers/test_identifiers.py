@@ -94,6 +94,7 @@ CONTRACTS_IN_TEXT = [
     ("klient ma um. 40147011", ["40147011"]),  # abbreviations of hasty call notes
     ("kontr. 40147120", ["40147120"]),
     ("Hostname,Serial,Contract\nsw1,,40111111\n", ["40111111"]),
+    ("S/N: 2214G-00007, umowa 40027719.\nHala B, 40999999", ["40027719"]),  # a line with a value is no header
     ("Lokalizacja  Model  Numer seryjny  Nr umowy\nHala A  5320-24P-8XE  2247G-00561  40235581", ["40235581"]),
 ]
 
