@@ -234,11 +234,16 @@ SPECIAL_FOLDS = {"s": "ſ", "k": "\u212a", "i": "ıİ"}
 
 
 @st.composite
-def history_line(draw: st.DrawFn) -> str:
-    """A line that starts history, each letter in either case or replaced by a character that folds to it."""
-    line = draw(st.sampled_from(HISTORY_LINES))
-    variants = [sorted({char, char.lower(), char.upper(), *SPECIAL_FOLDS.get(char.lower(), "")}) for char in line]
+def case_variant(draw: st.DrawFn, phrases: list[str]) -> str:
+    """One of `phrases`, each letter in either case or replaced by a character that folds to it."""
+    phrase = draw(st.sampled_from(phrases))
+    variants = [sorted({char, char.lower(), char.upper(), *SPECIAL_FOLDS.get(char.lower(), "")}) for char in phrase]
     return "".join(draw(st.sampled_from(choices)) for choices in variants)
+
+
+def history_line() -> st.SearchStrategy[str]:
+    """A line that starts history, in any case (see case_variant)."""
+    return case_variant(HISTORY_LINES)
 
 
 @settings(max_examples=600, deadline=None)
@@ -486,12 +491,9 @@ NOTICE_PHRASES = [
 ]  # fmt: skip
 
 
-@st.composite
-def notice_phrase(draw: st.DrawFn) -> str:
-    """A phrase the notice patterns match, each letter in either case or replaced by a character that folds to it."""
-    phrase = draw(st.sampled_from(NOTICE_PHRASES))
-    variants = [sorted({char, char.lower(), char.upper(), *SPECIAL_FOLDS.get(char.lower(), "")}) for char in phrase]
-    return "".join(draw(st.sampled_from(choices)) for choices in variants)
+def notice_phrase() -> st.SearchStrategy[str]:
+    """A phrase the notice patterns match, in any case (see case_variant)."""
+    return case_variant(NOTICE_PHRASES)
 
 
 @settings(max_examples=600, deadline=None)
