@@ -66,8 +66,9 @@ _CONTRACT_LABEL = LabelSearch(
     prefixes=("um", "kontr", "contract", "service", "agreement", "pw", "partner", "extreme"),
 )
 # A gap mentioning another document means the number belongs to it (a PO or invoice "under the contract").
+# PO only in capitals: "po" is the commonest Polish preposition ("Umowa po naszej stronie 40610022").
 _CONTRACT_GAP_BLOCKER_RE = re.compile(
-    r"(?<![A-Za-z])(?:PO|P\.O\.|zam[oó]w\w*|order|faktur\w*|invoice|FV|case|GTAC|RMA|zg[lł]osz\w*|ticket|INC|"
+    r"(?<![A-Za-z])(?:(?-i:PO)|P\.O\.|zam[oó]w\w*|order|faktur\w*|invoice|FV|case|GTAC|RMA|zg[lł]osz\w*|ticket|INC|"
     r"NIP|REGON|KRS|rachun\w*|kont[oa]|account|part|tel\w*|phone|fax|mobile|kom|device|id|IBAN)(?![A-Za-z])",
     re.IGNORECASE,
 )

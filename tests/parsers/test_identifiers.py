@@ -95,6 +95,7 @@ CONTRACTS_IN_TEXT = [
     ("kontr. 40147120", ["40147120"]),
     ("Hostname,Serial,Contract\nsw1,,40111111\n", ["40111111"]),
     ("S/N: 2214G-00007, umowa 40027719.\nHala B, 40999999", ["40027719"]),  # a line with a value is no header
+    ("Umowa po naszej stronie 40610022.", ["40610022"]),  # "po" is a preposition, PO an order
     ("Lokalizacja  Model  Numer seryjny  Nr umowy\nHala A  5320-24P-8XE  2247G-00561  40235581", ["40235581"]),
 ]
 
