@@ -102,7 +102,9 @@ _CLOSING_RE = re.compile(
 
 def has_phone_length(candidate: str) -> bool:
     """Enough digits for a phone number and not too many, a bracketed trunk zero (`+48 (0)22`) not counted."""
-    return _MIN_DIGITS <= len(_NON_DIGIT_RE.sub("", _BRACKETED_TRUNK_ZERO_RE.sub("", candidate))) <= _MAX_DIGITS
+    if "(0)" in candidate:
+        candidate = _BRACKETED_TRUNK_ZERO_RE.sub("", candidate)
+    return _MIN_DIGITS <= len(_NON_DIGIT_RE.sub("", candidate)) <= _MAX_DIGITS
 
 
 def has_digit_run(text: str) -> bool:
@@ -119,7 +121,8 @@ def normalise_phone(value: str, *, region: str = "PL") -> str | None:
     cleaned = _EXTENSION_RE.sub(" ", value).strip()
     if not cleaned or _PART_NUMBER_RE.fullmatch(cleaned):
         return None
-    cleaned = _BRACKETED_TRUNK_ZERO_RE.sub(r"\1 ", cleaned)
+    if "(0)" in cleaned:
+        cleaned = _BRACKETED_TRUNK_ZERO_RE.sub(r"\1 ", cleaned)
     digits = _NON_DIGIT_RE.sub("", cleaned)
     if region == "PL" and not cleaned.startswith("+") and _NATIONAL_WITH_TRUNK_ZERO_RE.fullmatch(digits):
         cleaned = digits[1:]
