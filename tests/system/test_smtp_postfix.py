@@ -104,11 +104,21 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, within: 
         await asyncio.sleep(POLL_S)
 
 
-async def rows_reach(deps: PipelineDeps, expected: int) -> None:
+async def rows_reach(deps: PipelineDeps, expected: int, relay: PostfixRelay | None = None) -> None:
+    """Waits for `expected` stored inputs; with `relay`, a timeout says what Postfix held and logged meanwhile."""
+
     async def reached() -> bool:
         return await count(deps, t.raw_inputs) >= expected
 
-    await wait_for(reached, f"{expected} stored messages")
+    try:
+        await wait_for(reached, f"{expected} stored messages")
+    except AssertionError as exc:
+        if relay is None:
+            raise
+        queue = await asyncio.to_thread(relay.queue)
+        raise AssertionError(
+            f"{exc}; Postfix holds {queue}; its log ends with:\n{log_tail(relay.maillog_path)}"
+        ) from None
 
 
 async def maillog_shows(relay: PostfixRelay, text: str) -> None:
@@ -194,7 +204,7 @@ async def test_mail_queued_in_postfix_while_the_door_is_down_is_delivered_once_w
 
     await doors.start(port=port)
     await asyncio.to_thread(relay.flush)
-    await rows_reach(deps, 1)
+    await rows_reach(deps, 1, relay)
     await asyncio.to_thread(relay.wait_for_empty_queue, DEADLINE_S)
     assert await count(deps, t.raw_inputs) == 1
     assert await count(deps, t.requests) == 1
