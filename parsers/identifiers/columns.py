@@ -4,7 +4,7 @@ from a spreadsheet with tabs, CSV exports with `;` or `,`).
 A label that fills a header cell ("Numer seryjny", "Nr umowy", "S/N", "PSU1 SN") names the column below it; the
 rows that follow, up to a blank line, hold one value per cell in that column. A row is read only when it has as many
 cells as the header: empty cells vanish from rendered text, and in a shorter row another column's value would stand
-under the label.
+under the label. A text's rows are read up to a bound (ColumnReader).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ _HEADER_WORDS = re.compile(
     re.IGNORECASE,
 )
 _MAX_ROWS = 100
+MAX_ROWS_PER_TEXT = 2_000
 
 
 def _plain_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -67,42 +68,55 @@ def _column_of(text: str, label: re.Match[str], header: list[tuple[int, int]]) -
     return None
 
 
-def _rows(text: str, first: int, cells: Cells, width: int, column: int) -> list[Found]:
-    found: list[Found] = []
-    row_start = first
-    for _ in range(_MAX_ROWS):
-        row_end = text.find("\n", row_start)
-        row_end = len(text) if row_end < 0 else row_end
-        if not text[row_start:row_end].strip():
-            break  # a blank line ends the table
-        row = cells(text, row_start, row_end)
-        if len(row) == width:
-            start, end = row[column]
-            found.append((start, text[start:end].strip()))
-        if row_end == len(text):
-            break
-        row_start = row_end + 1
-    return found
+class ColumnReader:
+    """Reads the columns under the labels of one text, at most MAX_ROWS_PER_TEXT rows in all.
 
+    Each header reads its rows, so a text of stacked header-like lines ("S/N<tab>Nr umowy" ten thousand times)
+    would cost headers x rows: a crafted attachment could hold a worker for minutes.
+    """
 
-def column_values(text: str, label: re.Match[str]) -> list[Found]:
-    """(offset, cell) of each row under `label`'s column, when `label` heads a column of a table; else []."""
-    line_end = text.find("\n", label.end())
-    if line_end < 0:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.rows_left = MAX_ROWS_PER_TEXT
+
+    def values(self, label: re.Match[str]) -> list[Found]:
+        """(offset, cell) of each row under `label`'s column, when `label` heads a column of a table; else []."""
+        text = self.text
+        line_end = text.find("\n", label.end())
+        if line_end < 0 or self.rows_left <= 0:
+            return []
+        # A header cell ends after the label and a few header words, at a cell break or the line's end: prose that
+        # merely holds a label ("Numer seryjny: 2214G-00417, umowa ...") is passed over before any line is split.
+        words = _HEADER_WORDS.match(text, label.end(), line_end)
+        assert words is not None  # the pattern matches the empty string
+        after = words.group(0)
+        if not (words.end() == line_end or text[words.end()] in ';,"' or "\t" in after or "  " in after):
+            return []
+        line_start = text.rfind("\n", 0, label.start()) + 1
+        for cells in _CELL_SPLITTERS:
+            header = cells(text, line_start, line_end)
+            if len(header) < 2:
+                continue
+            column = _column_of(text, label, header)
+            if column is not None:
+                return self._rows(line_end + 1, cells, len(header), column)
         return []
-    # A header cell ends after the label and a few header words, at a cell break or the line's end: prose that merely
-    # holds a label ("Numer seryjny: 2214G-00417, umowa ...") is passed over before any line is split into cells.
-    words = _HEADER_WORDS.match(text, label.end(), line_end)
-    assert words is not None  # the pattern matches the empty string
-    after = words.group(0)
-    if not (words.end() == line_end or text[words.end()] in ';,"' or "\t" in after or "  " in after):
-        return []
-    line_start = text.rfind("\n", 0, label.start()) + 1
-    for cells in _CELL_SPLITTERS:
-        header = cells(text, line_start, line_end)
-        if len(header) < 2:
-            continue
-        column = _column_of(text, label, header)
-        if column is not None:
-            return _rows(text, line_end + 1, cells, len(header), column)
-    return []
+
+    def _rows(self, first: int, cells: Cells, width: int, column: int) -> list[Found]:
+        text = self.text
+        found: list[Found] = []
+        row_start = first
+        for _ in range(min(_MAX_ROWS, self.rows_left)):
+            self.rows_left -= 1
+            row_end = text.find("\n", row_start)
+            row_end = len(text) if row_end < 0 else row_end
+            if not text[row_start:row_end].strip():
+                break  # a blank line ends the table
+            row = cells(text, row_start, row_end)
+            if len(row) == width:
+                start, end = row[column]
+                found.append((start, text[start:end].strip()))
+            if row_end == len(text):
+                break
+            row_start = row_end + 1
+        return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from parsers.identifiers.columns import column_values
+from parsers.identifiers.columns import ColumnReader
 from parsers.identifiers.shapes import (
     HEZO_CONTRACT_RE,
     PARTNERWORKS_CONTRACT,
@@ -137,8 +137,9 @@ def labelled_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     `scan`: a scan of `text` by a LabelGroup holding LABEL_SEARCHES (saves a pass over the text).
     """
     found: list[Found] = []
+    columns = ColumnReader(text)
     for label in _SERIAL_LABEL.finditer(text, scan):
-        found += [(at, cell.upper()) for at, cell in column_values(text, label) if is_labelled_serial(cell)]
+        found += [(at, cell.upper()) for at, cell in columns.values(label) if is_labelled_serial(cell)]
         token = _value_after_label(text, label.end())
         if token is not None and not is_distinctive_serial(token.group(0)) and _names_another_vendor(text, label):
             continue  # "UPS APC (S/N AS2214123456)": a serial, but of someone else's device
@@ -185,9 +186,8 @@ def labelled_contracts(text: str, scan: LabelScan | None = None) -> list[Found]:
     `scan`: as for labelled_serials.
     """
     found: list[Found] = []
+    columns = ColumnReader(text)
     for label in _CONTRACT_LABEL.finditer(text, scan):
-        found += [
-            (at, m.group(1)) for at, cell in column_values(text, label) if (m := _PARTNERWORKS_CELL.fullmatch(cell))
-        ]
+        found += [(at, m.group(1)) for at, cell in columns.values(label) if (m := _PARTNERWORKS_CELL.fullmatch(cell))]
         found += _contract_after_label(text, label.end())
     return found
