@@ -49,6 +49,11 @@ _REFUSED_OR_DESCRIBED_AFTER = re.compile(
 )
 
 
+SUBJECT_CHARS_READ = 1_000
+"""How much of a subject the escalation wording is sought in. Each mention is judged by the text before it, so a
+crafted subject of many thousand mentions would cost seconds per thousand; real subjects are far shorter."""
+
+
 def strip_reply_prefixes(subject: str) -> str:
     """The subject without leading Re:/Odp:/Fwd:/PD:/AW: markers (any number, any case)."""
     return _REPLY_PREFIX.sub("", subject, count=1).strip()
@@ -68,6 +73,7 @@ def subject_follow_up_tag(subject: str) -> str | None:
 def subject_asks_escalation(subject: str) -> bool:
     """Explicit escalation wording in a subject; a conditional ("we will escalate if…"), a refusal ("escalation not
     needed") or the name of something else ("escalation matrix", "ścieżka eskalacyjna") does not count."""
+    subject = subject[:SUBJECT_CHARS_READ]
     for match in _ESCALATION.finditer(subject):
         before = subject[: match.start()]
         clause = re.split(r"[.;!?:()\[\]–—-]\s", before)[-1]  # commas stay: "jeśli…, eskalacja"

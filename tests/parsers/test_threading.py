@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from parsers import threading
 from parsers.threading import follow_up_tag, strip_reply_prefixes, subject_asks_escalation, subject_follow_up_tag
 
 
@@ -77,3 +78,9 @@ def test_explicit_escalation(subject: str) -> None:
 )
 def test_no_escalation(subject: str) -> None:
     assert not subject_asks_escalation(subject)
+
+
+def test_only_the_start_of_an_endless_subject_is_read_for_escalation() -> None:
+    assert subject_asks_escalation("x" * 10 + " Eskalacja")
+    assert not subject_asks_escalation("x" * threading.SUBJECT_CHARS_READ + " Eskalacja")
+    assert not subject_asks_escalation("no eskalacja " * 20_000)  # judged on its first thousand characters
