@@ -21,6 +21,7 @@ from parsers.identifiers.labels import (
     hezo_contracts,
     labelled_contracts,
     labelled_serials,
+    psu_serials,
     unlabelled_serials,
 )
 from parsers.identifiers.lookalikes import MaskedText, mask_lookalikes, masked_lookalikes
@@ -68,7 +69,7 @@ def extract_identifiers(
     from_cli = [
         (at, value.upper()) for at, value in serial_candidates_in_cli_output(masked, scan) if is_labelled_serial(value)
     ]
-    in_text = unlabelled_serials(masked) + labelled_serials(masked, scan) + from_cli
+    in_text = unlabelled_serials(masked) + labelled_serials(masked, scan) + psu_serials(masked, scan) + from_cli
     serials += [value for _, value in sorted(in_text)]
     contracts += [value for _, value in sorted(hezo_contracts(masked) + labelled_contracts(masked, scan))]
     return Identifiers(_unique(serials), _unique(contracts))

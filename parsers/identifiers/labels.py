@@ -86,7 +86,14 @@ _CONTRACT_GAP_NUMBERS_RE = re.compile(
 )
 _MAX_CONTRACT_GAP = 40
 _PARTNERWORKS_CELL = re.compile(rf"(?:PW)?({PARTNERWORKS_CONTRACT})")
-LABEL_SEARCHES = (_SERIAL_LABEL, _CONTRACT_LABEL)
+# A power supply named without a serial label ("padł zasilacz LBNNTMPL22183D", "PSU LBNNTMPL24093D"): believed only
+# for the VOSS power-supply serial's own shape, eight letters, five digits and a letter, right after the word.
+_PSU_WORD = LabelSearch(
+    re.compile(r"(?<![A-Za-z0-9])(?:psu|zasilacz\w*|power\s+suppl(?:y|ies))(?![A-Za-z])", re.IGNORECASE),
+    prefixes=("psu", "zasilacz", "power"),
+)
+_PSU_SERIAL_AFTER_WORD_RE = re.compile(r"[\s:#\-–]*\d?[\s:#\-–]*([A-Za-z]{8}\d{5}[A-Za-z])(?![A-Za-z0-9])")
+LABEL_SEARCHES = (_SERIAL_LABEL, _CONTRACT_LABEL, _PSU_WORD)
 """The label searches of this module, for a LabelGroup that scans a text once for them and others."""
 _CONTRACT_LIST_RE = re.compile(rf"\s*(?:,|;|/|&|\bi\b|\boraz\b|\band\b)\s*({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])")
 
@@ -129,6 +136,16 @@ def _names_another_vendor(text: str, label: re.Match[str]) -> bool:
     """The words just before a serial label name equipment that is not Extreme's."""
     line_start = text.rfind("\n", 0, label.start()) + 1
     return _OTHER_VENDOR_RE.search(text, max(line_start, label.start() - _VENDOR_WINDOW), label.start()) is not None
+
+
+def psu_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
+    """Power-supply serials right after a word naming the power supply (see _PSU_WORD)."""
+    found: list[Found] = []
+    for word in _PSU_WORD.finditer(text, scan):
+        value = _PSU_SERIAL_AFTER_WORD_RE.match(text, word.end())
+        if value is not None:
+            found.append((value.start(1), value.group(1).upper()))
+    return found
 
 
 def labelled_serials(text: str, scan: LabelScan | None = None) -> list[Found]:

@@ -23,7 +23,10 @@ _FOREIGN_LABEL = (
     r"faktur\w*|FV|invoice|zam[oó]wieni\w*|ZAM|order|(?-i:PO)|P\.O\.|purchase\s+order|"
     r"case|GTAC|zg[lł]oszeni\w*\s+(?:w\s+)?GTAC|RMA|ticket|INC|"
     r"device\s+id|id\s+urz\w*\.?|id\s+urządzenia|"
-    r"list\w*\s+przewozow\w*|przesyłk\w*|paczk\w*|nadani[ae]|tracking|waybill|consignment|AWB|GTIN|EAN|UPC"
+    r"list\w*\s+przewozow\w*|przesyłk\w*|paczk\w*|nadani[ae]|tracking|waybill|consignment|AWB|GTIN|EAN|UPC|"
+    # foreign partners' company and tax registers (Norway, Czechia, Germany, Denmark, the Netherlands, the EU)
+    r"org\.?\s*nr|I[ČC]O|DI[ČC]|USt-?Id\w*|HRB|CVR|KVK|VAT(?:\s+(?:ID|No|reg\w*))?|tax\s+id|"
+    r"company\s+(?:no|number|reg\w*)|registration\s+(?:no|number)"
 )
 # Between such a label and its value only connecting words and punctuation may stand.
 _FILLER = r"(?:[\s:#.()=\-–]|nr\b|no\b|numer\w*|number\b|klienta\b|w\b|in\b|(?-i:PO\b))*"
@@ -39,7 +42,8 @@ _LABELLED_FOREIGN = LabelSearch(
         "nip", "regon", "krs", "pesel", "iban", "bic", "swift", "rachun", "kont[ao](?![a-z0-9_])", "account",
         "faktur", "fv", "invoice", "zam", "order", "po(?![a-z])", r"p\.o\.", "purchase", "case", "gtac", "zg", "rma",
         "ticket", "inc", "device", "id", "list", "przesyłk", "paczk", "nadani", "tracking", "waybill", "consignment",
-        "awb", "gtin", "ean", "upc",
+        "awb", "gtin", "ean", "upc", "org", "ičo", "ico", "dič", "dic", "ust", "hrb", "cvr", "kvk", "vat",
+        "tax", "company", "registration",
     ),
 )  # fmt: skip
 

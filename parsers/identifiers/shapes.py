@@ -53,8 +53,11 @@ PARTNERWORKS_CONTRACT = r"4\d{7}"
 # The word-start check follows the first letter, so the regex engine can skip ahead to an "H" or "h".
 HEZO_CONTRACT_RE = re.compile(rf"[Hh](?<![A-Za-z0-9/][Hh]){_HEZO_CONTRACT_AFTER_H}(?![A-Za-z0-9]|/\d)")
 # The checks on what stands before come after the leading "4", so the regex engine can skip ahead to a "4".
-# A letter or digit before the 4 makes it part of another token, except the PW of `PW40012345` (its own label, glued).
-PARTNERWORKS_CONTRACT_RE = re.compile(r"4(?:(?<=PW4)|(?<![A-Za-z0-9/.,]4))(?<!\d-4)\d{7}(?![A-Za-z0-9/-]|[.,]\d)")
+# A letter or digit before the 4 makes it part of another token, except the PW of `PW40012345` (its own label, glued);
+# a dot, except that of `no.`/`nr.` glued to the number (`contract no.40935035`).
+PARTNERWORKS_CONTRACT_RE = re.compile(
+    r"4(?:(?<=PW4)|(?<=[Nn][OoRr]\.4)|(?<![A-Za-z0-9/.,]4))(?<!\d-4)\d{7}(?![A-Za-z0-9/-]|[.,]\d)"
+)
 
 _CONTRACT_VALUE = re.compile(rf"{HEZO_CONTRACT}|{PARTNERWORKS_CONTRACT}")
 _EXACT_SERIAL_SHAPES = re.compile(rf"(?:{EXOS_SERIAL}|{VOSS_SERIAL}|{BROCADE_SERIAL}|{AP_SERIAL})")

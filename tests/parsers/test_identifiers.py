@@ -29,6 +29,8 @@ SERIALS_IN_TEXT = [
     ("Numer seryjny zasilacza nr 2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),  # which unit: skipped like a word
     ("numer seryjny PSU2: LBNNTMPL21562D", ["LBNNTMPL21562D"]),
     ("padl sn2305g-00472", ["2305G-00472"]),  # the label glued to the value
+    ("padł zasilacz LBNNTMPL22183D", ["LBNNTMPL22183D"]),  # a PSU serial right after the word for it
+    ("PSU 2: LBNNTMPL24093D", ["LBNNTMPL24093D"]),
     ("UPS APC (S/N AS2214123456) też padł, a switch S/N 2214G-00417", ["2214G-00417"]),  # another maker's serial
     ("Cisco obok, nasz przełącznik: S/N LBNNTMPL21094K", ["LBNNTMPL21094K"]),  # the maker is not the label's
     # CSV exports, with ; or , and quoted cells, a BOM and CRLF; an empty cell keeps its place
@@ -96,6 +98,8 @@ CONTRACTS_IN_TEXT = [
     ("Hostname,Serial,Contract\nsw1,,40111111\n", ["40111111"]),
     ("S/N: 2214G-00007, umowa 40027719.\nHala B, 40999999", ["40027719"]),  # a line with a value is no header
     ("Umowa po naszej stronie 40610022.", ["40610022"]),  # "po" is a preposition, PO an order
+    ("contract no.40935035", ["40935035"]),  # "no." glued to the number
+    ("umowa nr.40935036", ["40935036"]),
     ("Lokalizacja  Model  Numer seryjny  Nr umowy\nHala A  5320-24P-8XE  2247G-00561  40235581", ["40235581"]),
 ]
 
@@ -124,6 +128,8 @@ NOT_CONTRACTS = [
     "XPW40012345",
     "kontrola dostępu 40123456",
     "GTIN 05901234123457, EAN: 5901234123457",
+    "IČO: 40012345, DIČ: CZ40012345, Org.nr. 40012346 MVA, umowa w toku",  # foreign company registers
+    "v1.40012345 umowa",
     "Awaria.  Nr umowy zaraz podam\nHala  40999999",  # not a table header: its cell holds more than the label
     "Lokalizacja  Model  Nr umowy\nHala A  5320-24P-8XE\n",  # a row with fewer cells is not read
 ]
