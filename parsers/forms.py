@@ -37,6 +37,20 @@ def _text(payload: Mapping[str, Any], key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _free_text(payload: Mapping[str, Any], key: str) -> str:
+    """A free-text field; a list of lines (some portals send a description so) is joined line by line."""
+    value = payload.get(key)
+    if isinstance(value, list):
+        return "\n".join(text for item in value if (text := _text({key: item}, key)))
+    return _text(payload, key)
+
+
+def _one_phone(payload: Mapping[str, Any], key: str) -> str | None:
+    """The number of a phone field, also when it arrives as a list holding one number."""
+    values = _field_values(payload, key)
+    return normalise_phone(values[0]) if len(values) == 1 else None
+
+
 def _field_values(payload: Mapping[str, Any], key: str) -> list[str]:
     """A form field that may also arrive as a list of values."""
     value = payload.get(key)
@@ -109,18 +123,18 @@ def parse_portal(payload: Mapping[str, Any], *, received_at: datetime) -> Parsed
     """A portal submission. Language comes from the free text; the form's language field only breaks a tie."""
     submission_id = _required_id(payload, "submission_id", "portal submission")
     contact = _mapping(payload, "contact")
-    subject = _text(payload, "subject")
-    description = _text(payload, "description")
+    subject = _free_text(payload, "subject")
+    description = _free_text(payload, "description")
     attachments = _attachments(payload)
     # The product field is free text too: people put the serial next to the model ("X440-G2, S/N 2214G-00455").
-    ids = _identifiers(payload, _searchable_text((subject, description, _text(payload, "product")), attachments))
+    ids = _identifiers(payload, _searchable_text((subject, description, _free_text(payload, "product")), attachments))
     request = ServiceRequest(
         channel="portal",
         received_at=received_at,
         reporter=Reporter(
             name=_text(contact, "name") or None,
             email=_text(contact, "email").lower() or None,
-            phone=normalise_phone(_text(contact, "phone")),
+            phone=_one_phone(contact, "phone"),
             company=_text(payload, "company") or None,
             portal_login=_text(payload, "login") or None,
         ),
@@ -139,7 +153,7 @@ def parse_portal(payload: Mapping[str, Any], *, received_at: datetime) -> Parsed
 def parse_phone(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedIntake:
     """A call record from the agent console, the API or one row of the call-log CSV."""
     call_id = _required_id(payload, "call_id", "call record")
-    notes = _text(payload, "notes")
+    notes = _free_text(payload, "notes")
     ids = _identifiers(payload, notes)
     request = ServiceRequest(
         channel="phone",
@@ -164,12 +178,12 @@ def parse_phone(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedI
 def parse_sms(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedIntake:
     """Twilio inbound-SMS webhook parameters (all values strings)."""
     sid = _required_id(payload, "MessageSid", "SMS webhook")
-    body = _text(payload, "Body")
+    body = _free_text(payload, "Body")
     ids = extract_identifiers(body)
     request = ServiceRequest(
         channel="sms",
         received_at=received_at,
-        reporter=Reporter(phone=normalise_phone(_text(payload, "From"))),
+        reporter=Reporter(phone=normalise_phone(_text(payload, "From"), carrier_given=True)),
         description=body,
         serial_numbers=list(ids.serial_numbers),
         contract_numbers=list(ids.contract_numbers),

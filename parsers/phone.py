@@ -116,8 +116,13 @@ def _blank(match: re.Match[str]) -> str:
     return " " * len(match.group(0))
 
 
-def normalise_phone(value: str, *, region: str = "PL") -> str | None:
-    """One phone number as E.164, or None when it is not a valid number or is one of ours."""
+def normalise_phone(value: str, *, region: str = "PL", carrier_given: bool = False) -> str | None:
+    """One phone number as E.164, or None when it is not a valid number or is one of ours.
+
+    `carrier_given`: the number came from the telephone network (Twilio's From), not from someone's typing. It is
+    then taken when it is a possible number, although phonenumbers may not know its range as assigned (new
+    ranges, ranges kept for tests and drama).
+    """
     cleaned = _EXTENSION_RE.sub(" ", value).strip()
     if not cleaned or _PART_NUMBER_RE.fullmatch(cleaned):
         return None
@@ -130,7 +135,8 @@ def normalise_phone(value: str, *, region: str = "PL") -> str | None:
         number = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    known = phonenumbers.is_possible_number(number) if carrier_given else phonenumbers.is_valid_number(number)
+    if not known:
         return None
     e164: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None if e164 in OUR_NUMBERS else e164

@@ -102,6 +102,17 @@ def test_portal_product_field_and_glued_labels_are_searched() -> None:
     assert (parsed.request.serial_numbers, parsed.request.contract_numbers) == (["2214G-00455"], ["40146290"])
 
 
+def test_portal_description_sent_as_lines_and_phone_as_a_list_are_read() -> None:
+    payload = _portal(
+        description=["Numer seryjny: 2409G-01515", "Umowa serwisowa nr 40915015"],
+        contact={"name": "Jan", "email": "jan@example.pl", "phone": ["601 910 442"]},
+    )
+    request = parse_portal(payload, received_at=AT).request
+    assert request.description == "Numer seryjny: 2409G-01515\nUmowa serwisowa nr 40915015"
+    assert (request.serial_numbers, request.contract_numbers) == (["2409G-01515"], ["40915015"])
+    assert request.reporter.phone == "+48601910442"
+
+
 def test_portal_attachment_file_name_is_searched() -> None:
     attachment = {"filename": "tabliczka_2011G-00289.png", "content_type": "image/png", "content_base64": ""}
     assert parse_portal(_portal(attachments=[attachment]), received_at=AT).request.serial_numbers == ["2011G-00289"]

@@ -63,6 +63,7 @@ SIGNATURES = [
     ("Jan\nkom. 512.330.781.", "+48512330781"),  # groups parted by dots
     ("IP 10.42.7.31, firmware 8.1.5.0\nkom. 601 234 567", "+48601234567"),
     ("T: +48 32 258 11 00 | F: +48 32 258 11 09", "+48322581100"),  # F: is a fax
+    ("Phone: +47 55 94 30 43\nOrg.nr. 912 345 678 MVA", "+4755943043"),  # a company number is no phone
     ("sysUpTime.0 = 412345678\n\nPozdrawiam\nJan\ntel. (91) 430 82 14, wew. 31", "+48914308214"),  # a counter
     # another person's number in the message: the reporter's stands under the closing salutation
     ("Na miejscu będzie p. Marek (kom. 601 998 221).\n\nPozdrawiam\nJan Nowak\ntel. 512 330 990", "+48512330990"),
@@ -93,3 +94,11 @@ def test_no_reporter_phone(text: str) -> None:
 def test_phones_in_text_keeps_order_and_skips_ours() -> None:
     text = "tel. 86 215 44 01, infolinia 12 25 25 600, kom. 604 117 385"
     assert phones_in_text(text) == ["+48862154401", "+48604117385"]
+
+
+def test_a_number_from_the_telephone_network_needs_only_to_be_possible() -> None:
+    # +44 7700 900xxx is kept for drama: phonenumbers calls it invalid, yet Twilio delivers SMS from such numbers.
+    assert normalise_phone("+447700900929") is None
+    assert normalise_phone("+447700900929", carrier_given=True) == "+447700900929"
+    assert normalise_phone("+48122525600", carrier_given=True) is None  # ours, however it came
+    assert normalise_phone("123", carrier_given=True) is None
