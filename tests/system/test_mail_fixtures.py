@@ -16,7 +16,7 @@ from imapclient.exceptions import LoginError
 from tests.support.dovecot import DovecotServer
 from tests.support.ports import LOOPBACK, free_tcp_port, wait_until
 from tests.support.postfix import PostfixRelay, SmtpSink, smtp_source, swaks
-from tests.support.system import REQUIRE_SYSTEM_TESTS_VARIABLE, require_binary
+from tests.support.system import REQUIRE_SYSTEM_TESTS_VARIABLE, log_tail, require_binary
 
 POMOC = "pomoc@myhezo.pl"
 RAW_MESSAGE = (
@@ -233,8 +233,9 @@ async def test_postfix_relay_keeps_mail_while_downstream_is_down(
         what="a deferred message",
         blocking=True,
     )
-    (queued,) = await asyncio.to_thread(relay.queue)
-    assert queued.recipients == (POMOC,)
+    queue = await asyncio.to_thread(relay.queue)
+    assert len(queue) == 1, f"{queue}; the log ends with:\n{log_tail(relay.maillog_path)}"
+    assert queue[0].recipients == (POMOC,)
 
     handler = RecordingHandler()
     async with aiosmtpd_server(handler, downstream_port):
