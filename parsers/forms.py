@@ -161,7 +161,8 @@ def parse_phone(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedI
         received_at=received_at,
         reporter=Reporter(
             name=_text(payload, "caller_name") or None,
-            phone=normalise_phone(_text(payload, "caller_number")),
+            # A call Twilio put through gives the caller's number as the network has it (see parse_sms).
+            phone=normalise_phone(_text(payload, "caller_number"), carrier_given=_text(payload, "source") == "twilio"),
             company=_text(payload, "company") or None,
         ),
         description=notes,

@@ -238,3 +238,10 @@ def test_sms_identifiers_and_no_follow_up() -> None:
 def test_sms_without_sid_is_a_parse_error() -> None:
     with pytest.raises(ParseError, match="MessageSid"):
         parse_sms({"From": "+48602118455", "Body": "x"}, received_at=AT)
+
+
+def test_a_caller_number_from_twilio_needs_only_to_be_possible() -> None:
+    record = {"call_id": "CA1", "caller_number": "+447700900929", "notes": "switch down"}
+    assert parse_phone(record, received_at=AT).request.reporter.phone is None  # typed by an agent: must be valid
+    from_twilio = parse_phone({**record, "source": "twilio"}, received_at=AT).request.reporter.phone
+    assert from_twilio == "+447700900929"
