@@ -262,7 +262,8 @@ async def receive_data(reader: asyncio.StreamReader, data: DataReceiver, connect
             if len(block) > len(_DOT_LINE_END):
                 data.add_lines(block[: -len(_DOT_LINE_END)])
             return True
-        cut = block.rfind(b"\r\n") + 2 if b"\r\n" in block else 0
+        last_break = block.rfind(b"\r\n")
+        cut = last_break + 2 if last_break >= 0 else 0
         if cut:
             data.add_lines(block[:cut])
         pending = block[cut:]

@@ -39,10 +39,7 @@ def _text(payload: Mapping[str, Any], key: str) -> str:
 
 def _free_text(payload: Mapping[str, Any], key: str) -> str:
     """A free-text field; a list of lines (some portals send a description so) is joined line by line."""
-    value = payload.get(key)
-    if isinstance(value, list):
-        return "\n".join(text for item in value if (text := _text({key: item}, key)))
-    return _text(payload, key)
+    return "\n".join(_field_values(payload, key))
 
 
 def _one_phone(payload: Mapping[str, Any], key: str) -> str | None:

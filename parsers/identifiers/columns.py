@@ -40,7 +40,7 @@ def _delimited(separator: str) -> Cells:
     )
 
     def cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
-        if separator not in text[start:end]:
+        if text.find(separator, start, end) < 0:
             return []
         spans: list[tuple[int, int]] = []
         position = start
