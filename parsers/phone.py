@@ -77,8 +77,10 @@ _NOT_PHONES_FROM_DIGIT_RE = re.compile(
             r"\d{5}-\d{2}-\d{2}|\d{5}-[A-Z]\.\d{2}|\d-\d{7}-\d{2}",  # Extreme part numbers (_PART_NUMBER_RE)
             # dates, from their first digit: 654-12-33 (a Polish way of grouping a phone number) holds no date
             r"\d{3}-\d{2}-\d{2}|(?<![0-9][0-9])\d?[./-]\d{1,2}[./-]\d{2,4}(?![0-9]|-[0-9])",
-            # IP addresses and software versions, but not a mobile number written 512.330.781
-            r"(?<![0-9][0-9])(?!\d\d\.\d{3}\.\d{3}(?!\.?\d))\d*(?:\.\d+){2,}",
+            # IP addresses and software versions, but not a mobile number written 512.330.781 nor a landline
+            # written 22.614.09.32 where no address can stand (a group above 255); never from inside such a number
+            r"(?<![0-9][0-9])(?<![0-9]\.[0-9])(?!\d\d\.\d{3}\.\d{3}(?!\.?\d))"
+            r"(?!\d\.(?:25[6-9]|2[6-9]\d|[3-9]\d\d)\.\d\d\.\d\d(?!\.?\d))\d*(?:\.\d+){2,}",
             r"(?<!\d\d)(?<!\d-\d)\d-\d{3}(?![0-9]|-[0-9])",  # postal codes, not inside 0-22-654-12-33
         )
     )

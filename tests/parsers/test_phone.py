@@ -61,6 +61,8 @@ SIGNATURES = [
     ("Jan\ntel.601234567", "+48601234567"),
     ("Jan\ntel. 61/852-14-09", "+48618521409"),  # area code and number parted by a slash
     ("Jan\nkom. 512.330.781.", "+48512330781"),  # groups parted by dots
+    ("Jan\ntel. 22.614.09.32", "+48226140932"),  # a landline in four dotted groups: 614 is no address's part
+    ("Jan\ntel. 61.852.14.09.", "+48618521409"),
     ("IP 10.42.7.31, firmware 8.1.5.0\nkom. 601 234 567", "+48601234567"),
     ("T: +48 32 258 11 00 | F: +48 32 258 11 09", "+48322581100"),  # F: is a fax
     ("Phone: +47 55 94 30 43\nOrg.nr. 912 345 678 MVA", "+4755943043"),  # a company number is no phone
@@ -85,6 +87,7 @@ def test_reporter_phone_in_text(text: str, e164: str) -> None:
         "Part 800617-00-04, data 24.11.2026, wersja 32.6.3.126, 30-740 Kraków",
         "AP 03052104180266, device 918273645012",
         "plik 601234567.pdf, wersja 512.330.781.2, 12/11/2026, WZ 123/2026/456",
+        "IP 22.123.45.67, wersja 22.614.09.32.1, 1.22.614.09.32",  # an address, and longer dotted runs
     ],
 )
 def test_no_reporter_phone(text: str) -> None:
