@@ -69,7 +69,8 @@ def extract_identifiers(
     from_cli = [
         (at, value.upper()) for at, value in serial_candidates_in_cli_output(masked, scan) if is_labelled_serial(value)
     ]
-    in_text = unlabelled_serials(masked) + labelled_serials(masked, scan) + psu_serials(masked, scan) + from_cli
+    layout = lookalikes.text
+    in_text = unlabelled_serials(masked) + labelled_serials(masked, scan, layout) + psu_serials(masked, scan) + from_cli
     serials += [value for _, value in sorted(in_text)]
-    contracts += [value for _, value in sorted(hezo_contracts(masked) + labelled_contracts(masked, scan))]
+    contracts += [value for _, value in sorted(hezo_contracts(masked) + labelled_contracts(masked, scan, layout))]
     return Identifiers(_unique(serials), _unique(contracts))

@@ -1,5 +1,5 @@
 """Values under a column header: tables written as lines of cells (HTML tables as html_text renders them, pastes
-from a spreadsheet with tabs, CSV exports with `;` or `,`).
+from a spreadsheet with tabs, CSV exports with `;` or `,`, Markdown and ASCII tables with `|`).
 
 A label that fills a header cell ("Numer seryjny", "Nr umowy", "S/N", "PSU1 SN") names the column below it; the
 rows that follow, up to a blank line, hold one value per cell in that column. A row is read only when it has as many
@@ -29,14 +29,29 @@ MAX_ROWS_PER_TEXT = 2_000
 
 
 def _plain_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    if text.find("\t", start, end) >= 0:  # a spreadsheet's paste: every tab parts two cells, empty ones too
+        return _tab_cells(text, start, end)
     return [match.span() for match in _PLAIN_CELL.finditer(text, start, end)]
+
+
+def _tab_cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    while True:
+        tab = text.find("\t", start, end)
+        cell_end = end if tab < 0 else tab
+        value = _PLAIN_CELL.search(text, start, cell_end)
+        spans.append(value.span() if value else (start, start))
+        if tab < 0:
+            return spans
+        start = tab + 1
 
 
 def _delimited(separator: str) -> Cells:
     """Cells of a CSV line parted by `separator`: each value's span (inside its quotes when quoted), empty ones
     too, or [] when the line does not read as such a line."""
+    escaped = re.escape(separator)
     field = re.compile(
-        rf'[ \t\ufeff]*(?:"(?P<quoted>(?:[^"]|"")*)"|(?P<plain>[^{separator}"\n]*?))[ \t\r]*(?:{separator}|$)'
+        rf'[ \t\ufeff]*(?:"(?P<quoted>(?:[^"]|"")*)"|(?P<plain>[^{escaped}"\n]*?))[ \t\r]*(?:{escaped}|$)'
     )
 
     def cells(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -56,7 +71,7 @@ def _delimited(separator: str) -> Cells:
     return cells
 
 
-_CELL_SPLITTERS: tuple[Cells, ...] = (_plain_cells, _delimited(";"), _delimited(","))
+_CELL_SPLITTERS: tuple[Cells, ...] = (_plain_cells, _delimited(";"), _delimited(","), _delimited("|"))
 
 
 def _column_of(text: str, label: re.Match[str], header: list[tuple[int, int]]) -> int | None:
@@ -75,44 +90,50 @@ class ColumnReader:
     would cost headers x rows: a crafted attachment could hold a worker for minutes.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, layout: str | None = None) -> None:
+        """`layout`: the text before look-alikes were blanked in it (same length), when `text` is masked. Its cells
+        part the rows, so a blanked cell ("INC0088412") keeps its place instead of vanishing."""
         self.text = text
+        self.layout = text if layout is None or len(layout) != len(text) else layout
         self.rows_left = MAX_ROWS_PER_TEXT
 
-    def values(self, label: re.Match[str]) -> list[Found]:
-        """(offset, cell) of each row under `label`'s column, when `label` heads a column of a table; else []."""
+    def values(self, label: re.Match[str]) -> list[Found] | None:
+        """(offset, cell) of each row under `label`'s column when `label` heads a column of a table, else None.
+
+        A header's label names only its own column: the caller must not take the next line's first value for it.
+        """
         text = self.text
         line_end = text.find("\n", label.end())
-        if line_end < 0 or self.rows_left <= 0:
-            return []
+        if line_end < 0:
+            return None
         # A header cell ends after the label and a few header words, at a cell break or the line's end: prose that
         # merely holds a label ("Numer seryjny: 2214G-00417, umowa ...") is passed over before any line is split.
         words = _HEADER_WORDS.match(text, label.end(), line_end)
         assert words is not None  # the pattern matches the empty string
         after = words.group(0)
-        if not (words.end() == line_end or text[words.end()] in ';,"' or "\t" in after or "  " in after):
-            return []
+        if not (words.end() == line_end or text[words.end()] in ';,|"' or "\t" in after or "  " in after):
+            return None
         line_start = text.rfind("\n", 0, label.start()) + 1
         for cells in _CELL_SPLITTERS:
-            header = cells(text, line_start, line_end)
+            header = cells(self.layout, line_start, line_end)
             if len(header) < 2:
                 continue
             column = _column_of(text, label, header)
             if column is not None:
                 return self._rows(line_end + 1, cells, len(header), column)
-        return []
+        return None
 
     def _rows(self, first: int, cells: Cells, width: int, column: int) -> list[Found]:
-        text = self.text
+        text, layout = self.text, self.layout
         found: list[Found] = []
         row_start = first
-        for _ in range(min(_MAX_ROWS, self.rows_left)):
+        for _ in range(min(_MAX_ROWS, max(self.rows_left, 0))):
             self.rows_left -= 1
             row_end = text.find("\n", row_start)
             row_end = len(text) if row_end < 0 else row_end
-            if not text[row_start:row_end].strip():
+            if not layout[row_start:row_end].strip():
                 break  # a blank line ends the table
-            row = cells(text, row_start, row_end)
+            row = cells(layout, row_start, row_end)
             if len(row) == width:
                 start, end = row[column]
                 found.append((start, text[start:end].strip()))

@@ -85,6 +85,16 @@ _CONTRACT_GAP_NUMBERS_RE = re.compile(
     re.IGNORECASE,
 )
 _MAX_CONTRACT_GAP = 40
+# A number written before its label and pointed at ("40147950 - to nasz nr umowy", "40147950 (umowa serwisowa)",
+# "40147950 is our contract number"): a dash, colon, equals sign or bracket, or a copula, then only words that say
+# whose number it is.
+_POINTER_TO_LABEL_RE = re.compile(
+    r"[ \t]*(?:[-–—:=(][ \t]*|(?=(?:to|jest|is|stanowi)\b))"
+    r"(?:(?:to|jest|is|stanowi|this|that|nasz\w*|moj\w*|mój|our|my|the|numer\w*|nr\.?|number|no\.?)[ \t]*)*",
+    re.IGNORECASE,
+)
+# The word right before such a number (past nr/no/numer) must not name another document: "PO 40123456 - umowa".
+_WORD_BEFORE_NUMBER_RE = re.compile(r"([^\W\d_]+)\.?[ \t:#]*(?:(?:nr|no|numer\w*|number)\.?[ \t:#]*)?\Z", re.IGNORECASE)
 _PARTNERWORKS_CELL = re.compile(rf"(?:PW)?({PARTNERWORKS_CONTRACT})")
 # A power supply named without a serial label ("padł zasilacz LBNNTMPL22183D", "PSU LBNNTMPL24093D"): believed only
 # for the VOSS power-supply serial's own shape, eight letters, five digits and a letter, right after the word.
@@ -107,14 +117,16 @@ def unlabelled_serials(text: str) -> list[Found]:
     ]
 
 
-def _value_after_label(text: str, position: int) -> re.Match[str] | None:
+def _value_after_label(text: str, position: int, *, same_line: bool = False) -> re.Match[str] | None:
     """The first value token after a serial label, skipping a few connecting words on the same line.
 
-    The value may sit on the next line (a table cell), but connecting words never cross a line.
+    The value may sit on the next line (the label alone on its line), but connecting words never cross a line, nor
+    does the search from a label heading a table's column (`same_line`): the next line's first cell is another
+    column's.
     """
     for skipped in range(_MAX_FILLER_WORDS + 1):
         gap = _GAP_PUNCTUATION_RE.match(text, position)
-        if gap is None or gap.group(0).count("\n") > (0 if skipped else 1):
+        if gap is None or gap.group(0).count("\n") > (0 if skipped or same_line else 1):
             return None
         token = _VALUE_TOKEN_RE.match(text, gap.end())
         if token is None:
@@ -148,16 +160,19 @@ def psu_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     return found
 
 
-def labelled_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
+def labelled_serials(text: str, scan: LabelScan | None = None, layout: str | None = None) -> list[Found]:
     """Values after a serial label that pass the (looser) labelled-serial shape, including lists (`A, B i C`).
 
-    `scan`: a scan of `text` by a LabelGroup holding LABEL_SEARCHES (saves a pass over the text).
+    `scan`: a scan of `text` by a LabelGroup holding LABEL_SEARCHES (saves a pass over the text). `layout`: the
+    text before look-alikes were blanked in `text`, whose cells part a table's rows (see ColumnReader).
     """
     found: list[Found] = []
-    columns = ColumnReader(text)
+    columns = ColumnReader(text, layout)
     for label in _SERIAL_LABEL.finditer(text, scan):
-        found += [(at, cell.upper()) for at, cell in columns.values(label) if is_labelled_serial(cell)]
-        token = _value_after_label(text, label.end())
+        column = columns.values(label)
+        if column is not None:
+            found += [(at, cell.upper()) for at, cell in column if is_labelled_serial(cell)]
+        token = _value_after_label(text, label.end(), same_line=column is not None)
         if token is not None and not is_distinctive_serial(token.group(0)) and _names_another_vendor(text, label):
             continue  # "UPS APC (S/N AS2214123456)": a serial, but of someone else's device
         while token is not None and is_labelled_serial(token.group(0)):
@@ -184,8 +199,12 @@ def _gap_allows_contract(gap: str) -> bool:
     return _CONTRACT_GAP_BLOCKER_RE.search(rest) is None
 
 
-def _contract_after_label(text: str, label_end: int) -> Iterator[Found]:
+def _contract_after_label(text: str, label_end: int, *, same_line: bool = False) -> Iterator[Found]:
+    """The number after a contract label, and the list it opens; `same_line` as for _value_after_label."""
     window_end = label_end + _MAX_CONTRACT_GAP + 12
+    if same_line:
+        line_end = text.find("\n", label_end)
+        window_end = min(window_end, len(text) if line_end < 0 else line_end)
     for candidate in PARTNERWORKS_CONTRACT_RE.finditer(text, label_end, window_end):
         if not _gap_allows_contract(text[label_end : candidate.start()]):
             return
@@ -197,14 +216,35 @@ def _contract_after_label(text: str, label_end: int) -> Iterator[Found]:
         return
 
 
-def labelled_contracts(text: str, scan: LabelScan | None = None) -> list[Found]:
-    """8-digit 4… numbers that follow a contract label closely, with nothing naming another document between.
+def _contract_before_label(text: str, label_start: int) -> Found | None:
+    """The number on the label's line that points at the label, when nothing before it names another document."""
+    line_start = text.rfind("\n", 0, label_start) + 1
+    window_start = max(line_start, label_start - _MAX_CONTRACT_GAP)
+    candidates = list(PARTNERWORKS_CONTRACT_RE.finditer(text, window_start, label_start))
+    if not candidates:
+        return None
+    number = candidates[-1]
+    if _POINTER_TO_LABEL_RE.fullmatch(text, number.end(), label_start) is None:
+        return None
+    before = _WORD_BEFORE_NUMBER_RE.search(text[max(line_start, number.start() - _MAX_CONTRACT_GAP) : number.start()])
+    if before is not None and _CONTRACT_GAP_BLOCKER_RE.fullmatch(before.group(1)):
+        return None
+    return number.start(), number.group(0)
 
-    `scan`: as for labelled_serials.
+
+def labelled_contracts(text: str, scan: LabelScan | None = None, layout: str | None = None) -> list[Found]:
+    """8-digit 4… numbers that follow a contract label closely, with nothing naming another document between, or
+    that point at a label right after them when it has no number of its own.
+
+    `scan`, `layout`: as for labelled_serials.
     """
     found: list[Found] = []
-    columns = ColumnReader(text)
+    columns = ColumnReader(text, layout)
     for label in _CONTRACT_LABEL.finditer(text, scan):
-        found += [(at, m.group(1)) for at, cell in columns.values(label) if (m := _PARTNERWORKS_CELL.fullmatch(cell))]
-        found += _contract_after_label(text, label.end())
+        column = columns.values(label)
+        if column is not None:
+            found += [(at, m.group(1)) for at, cell in column if (m := _PARTNERWORKS_CELL.fullmatch(cell))]
+        after = list(_contract_after_label(text, label.end(), same_line=column is not None))
+        before = None if after else _contract_before_label(text, label.start())
+        found += after if before is None else [before]
     return found

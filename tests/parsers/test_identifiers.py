@@ -61,6 +61,7 @@ NOT_SERIALS = [
     "sn podyktował: 5420M-48W",
     "kod pocztowy 30-001 Kraków",
     "Rachunek: PL61 1090 1014 0000 0712 1981 2874",
+    "Hostname\tS/N\nAB12CD34EF\t\n",  # the first cell below a column's label is another column's
 ]
 
 
@@ -101,6 +102,17 @@ CONTRACTS_IN_TEXT = [
     ("contract no.40935035", ["40935035"]),  # "no." glued to the number
     ("umowa nr.40935036", ["40935036"]),
     ("Lokalizacja  Model  Numer seryjny  Nr umowy\nHala A  5320-24P-8XE  2247G-00561  40235581", ["40235581"]),
+    # the number first, pointing at its label
+    ("40147950 - to nasz nr umowy", ["40147950"]),
+    ("Nr 40147951 – to numer naszej umowy serwisowej.", ["40147951"]),
+    ("40147952 (umowa serwisowa)", ["40147952"]),
+    ("40147953 is our contract number", ["40147953"]),
+    ("tel. 601 234 567, 40147954 - nr umowy", ["40147954"]),
+    ("40111111 - umowa 40027719", ["40027719"]),  # a label with its own number keeps it
+    # a label heading a column names that column's cells only, not the next line's first cell
+    ("Invoice  Contract\n40123456  40027719", ["40027719"]),
+    ("Ticket\tUmowa\n40111111\t40027720", ["40027720"]),
+    ("| Numer faktury | Numer umowy |\n|---|---|\n| 2025/11/0231 | 40027721 |", ["40027721"]),  # Markdown
 ]
 
 
@@ -132,6 +144,12 @@ NOT_CONTRACTS = [
     "v1.40012345 umowa",
     "Awaria.  Nr umowy zaraz podam\nHala  40999999",  # not a table header: its cell holds more than the label
     "Lokalizacja  Model  Nr umowy\nHala A  5320-24P-8XE\n",  # a row with fewer cells is not read
+    # a number before a label, but not pointing at it, or named as another document's
+    "40123456 umowa",
+    "PO 40123456 - umowa",
+    "faktura nr 40123457 - umowa serwisowa",
+    "zamówienie 40123458 = umowa?",
+    "40123459\numowa",
 ]
 
 
