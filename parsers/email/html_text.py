@@ -1,8 +1,10 @@
 """HTML mail bodies to plain text that keeps what identifier extraction needs.
 
-html2text renders a table row as `label | value` on one line, which keeps a label next to its value (Outlook puts
+html2text renders a table row as `label| value` on one line, which keeps a label next to its value (Outlook puts
 "Numer seryjny" and the serial in neighbouring cells). Markdown decoration is then taken back out: separator rows,
-cell bars, escapes and non-breaking spaces would otherwise sit between a label and its value.
+cell bars, escapes and non-breaking spaces would otherwise sit between a label and its value. The rows of a table
+(the line above html2text's separator row and the lines below it up to a blank one) have their cells parted by
+tabs, empty cells kept: a column's values then stay under its header (see parsers/identifiers/columns.py).
 """
 
 from __future__ import annotations
@@ -50,11 +52,31 @@ def _strip_tags(html: str) -> str:
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines())
 
 
+def _table_row(line: str) -> str:
+    return "\t".join(_tidy_line(cell).strip() for cell in line.split("|"))
+
+
+def _tidy_lines(markdown: str) -> list[str]:
+    lines = markdown.splitlines()
+    table_rows: set[int] = set()
+    for index, line in enumerate(lines):
+        if _TABLE_RULE.match(line) and "|" in line and index > 0 and "|" in lines[index - 1]:
+            table_rows.add(index - 1)
+            below = index + 1
+            while below < len(lines) and lines[below].strip():
+                table_rows.add(below)
+                below += 1
+    return [
+        _table_row(line) if index in table_rows and "|" in line else _tidy_line(line)
+        for index, line in enumerate(lines)
+        if not _TABLE_RULE.match(line)
+    ]
+
+
 def html_to_text(html: str) -> str:
     """Readable text of an HTML body; table rows stay on one line, `&nbsp;` becomes a space."""
     try:
         markdown = _converter().handle(html)
     except Exception:  # html2text is best effort on hostile HTML; tag stripping still keeps every word
         markdown = _strip_tags(html)
-    lines = [_tidy_line(line) for line in markdown.splitlines() if not _TABLE_RULE.match(line)]
-    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
+    return _BLANK_RUNS.sub("\n\n", "\n".join(_tidy_lines(markdown))).strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from parsers.email.html_text import html_to_text
+from parsers.identifiers import extract_identifiers
 
 TABLE = """<html><head><style>p {color:red}</style></head><body>
 <p>Dzie&#324; dobry,</p>
@@ -36,3 +37,27 @@ def test_markdown_escapes_are_removed() -> None:
 def test_hostile_html_still_gives_text() -> None:
     assert "hello" in html_to_text("<div><<<p>hello</b></td></table><!-- unterminated")
     assert html_to_text("") == ""
+
+
+EMPTY_CELLS = """<table><tr><th>Model</th><th>S/N</th><th>Umowa</th></tr>
+<tr><td></td><td>2214G-00417</td><td>40027719</td></tr>
+<tr><td>X440</td><td>&nbsp;</td><td>40027720</td></tr></table><p>Pozdrawiam</p>"""
+
+
+def test_table_cells_are_parted_by_tabs_and_empty_cells_keep_their_place() -> None:
+    assert html_to_text(EMPTY_CELLS).splitlines()[:3] == [
+        "Model\tS/N\tUmowa",
+        "\t2214G-00417\t40027719",
+        "X440\t\t40027720",
+    ]
+
+
+def test_a_column_with_an_empty_cell_is_read_under_its_header() -> None:
+    found = extract_identifiers(html_to_text(EMPTY_CELLS))
+    assert found.contract_numbers == ("40027719", "40027720")
+
+
+def test_bars_outside_a_table_are_not_cells() -> None:
+    assert (
+        html_to_text("<p>T: +48 32 258 11 00 | F: +48 32 258 11 09</p>") == "T: +48 32 258 11 00  F: +48 32 258 11 09"
+    )
