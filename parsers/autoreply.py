@@ -39,9 +39,11 @@ _SUBJECT_MARKERS = re.compile(
 # First-person absence ("jestem poza biurem", "przebywam na urlopie", "nie ma mnie w biurze", "I am out of the office").
 _ABSENCE = re.compile(
     r"(?:jestem|b[eę]d[eę]|przebywam|pozostaj[eę])\s+(?:obecnie\s+|aktualnie\s+|teraz\s+)?"
-    r"(?:poza\s+biurem|nieobecn[ya]|niedost[eę]pn[ya]|na\s+urlopie|na\s+zwolnieniu|w\s+delegacji|poza\s+firm[aą])"
+    r"(?:poza\s+biurem|nieobecn[ya]|niedost[eę]pn[ya]|na\s+(?:urlopie|zwolnieniu|szkoleniu|konferencji|targach)"
+    r"|w\s+delegacji|poza\s+firm[aą])"
     r"|nie\s+(?:ma|b[eę]dzie)\s+mnie\s+w\s+\w+|nie\s+mam\s+dost[eę]pu\s+do\s+(?:poczty|e-?maila|skrzynki)"
-    r"|(?:i\s+am|i'm|i\s+will\s+be)\s+(?:currently\s+)?(?:out\s+of\s+(?:the\s+)?office|not\s+in\s+the\s+office|away"
+    r"|(?:i\s+am|i'm|i\s+will\s+be)\s+(?:currently\s+)?(?:out\s+of\s+(?:the\s+)?office|ooo\b|not\s+in\s+the\s+office|away"
+    r"|(?:on\s+an?\s+|at\s+an?\s+)(?:training|course|conference|trade\s+fair)"
     r"|on\s+(?:annual\s+|parental\s+|maternity\s+|paternity\s+|sick\s+)?(?:leave|vacation|holiday)|absent|travel+ing)"
     r"|wiadomo[sś][cć]\s+(?:zosta[lł]a\s+)?wygenerowan[aą]\s+automatycznie"
     r"|(?:this\s+is\s+an?\s+|this\s+message\s+was\s+)(?:automatic(?:ally)?|automated)",
@@ -50,7 +52,7 @@ _ABSENCE = re.compile(
 _REDIRECT = re.compile(
     r"w\s+(?:sprawach\s+pilnych|pilnych\s+sprawach|pilnej\s+sprawie)|prosz[eę]\s+o\s+kontakt|prosimy\s+o\s+kontakt"
     r"|wracam|powr[oó]c[eę]|do\s+dnia|bez\s+dost[eę]pu|nie\s+odpowiada[cć]|do\s+not\s+reply|please\s+contact"
-    r"|urgent|until|return(?:ing)?\s+on|back\s+(?:on|in)|limited\s+access|no\s+access",
+    r"|ograniczonym\s+dost[eę]pem|urgent|until|return(?:ing)?\s+on|back\s+(?:on|in)|limited\s+access|no\s+access",
     re.IGNORECASE,
 )
 # What only a machine writes about its own message: helpdesk systems confirming a ticket, notifications that ask not
@@ -70,7 +72,8 @@ _MACHINE_NOTICE = re.compile(
 # alternatives at every position (about 35 ns a character), the needles are found at C speed.
 _ABSENCE_NEEDS = (
     "biurem", "nieobecn", "dost", "urlopie", "zwolnieniu", "delegacji", "firm", "mnie", "office", "away", "leave",
-    "vacation", "holiday", "absent", "travel", "automat",
+    "vacation", "holiday", "absent", "travel", "automat", "szkoleniu", "konferencji", "targach", "ooo", "training",
+    "course", "conference", "fair",
 )  # fmt: skip
 _MACHINE_NOTICE_NEEDS = ("automat", "reply", "behalf", "received", "odpowiada", "zarejestrowane")
 # Out-of-office notices are a few lines; a report that mentions someone's absence is longer.

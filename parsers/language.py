@@ -55,8 +55,13 @@ _POLISH_WORD_LIST = """
     urządzenie urządzenia przełącznik przełącznika switcha zasilacz zasilacza wymiana wymianę wymiany
     umowa umowy umowie umową kontrakt kontraktu numer nr seryjny seryjnego klient klienta klientka od rana wczoraj
     dziś dzisiaj jutro rano wieczorem nocy po restarcie sieć sieci sprawdzone sprawdzony
+    oddzwoń hala hali prośba pomocy potrzebna potrzebny
 """
-_POLISH_WORDS = frozenset(_POLISH_WORD_LIST.split())
+# Hasty notes and SMS are typed without diacritics ("padl", "prosze o kontakt"): each word counts in that form too.
+_WITHOUT_DIACRITICS = str.maketrans("ąćęłńóśźż", "acelnoszz")
+_POLISH_WORDS = frozenset(
+    form for word in _POLISH_WORD_LIST.split() for form in (word, word.translate(_WITHOUT_DIACRITICS))
+)
 _ENGLISH_WORD_LIST = """
     the and is are was were be been of to in on at for with from by as it its this that these those we our us you
     your they their he she his her not no but or if so since after before about into over under than then there

@@ -13,10 +13,12 @@ _TAG = re.compile(r"(?<![A-Za-z0-9])HZ[-‐‑–—](\d{4})[-‐‑–—](\d{6
 _REPLY_PREFIX = re.compile(
     r"^\s*(?:(?:re|odp|fwd?|pd|aw|wg|tr|sv|vs|odpowied[zź]|przekazanie)\s*(?:\[\d+\]|\(\d+\))?\s*:\s*)+", re.IGNORECASE
 )
-# Explicit requests: the noun ("Eskalacja", "prośba o eskalację", "Escalation:") or "please escalate".
+# Explicit requests: the noun ("Eskalacja", "prośba o eskalację", "Escalation:"), "please escalate", or the verb
+# with where to ("eskalować do 2 linii", "escalate to L2").
 _ESCALATION = re.compile(
     r"(?<![a-ząćęłńóśźż])(?:eskalacj[aiąeę]|eskalacyjn\w*|escalation|(?:please|pls|kindly)\s+escalate|"
     r"eskaluj(?:cie|emy|ę)?\b|z?eskalowani[aeu]\b|escalate(?=\s*[:!])|\Aescalate\b|"
+    r"z?eskalowa[cć]\s+do\b|escalate\s+to\b|"
     r"(?:prosz[eę]|prosimy)\s+(?:o\s+)?(?:eskalowa[cć]|zeskalowa[cć]))",
     re.IGNORECASE,
 )
@@ -30,7 +32,9 @@ _CONDITIONAL = re.compile(
 # A future, a possibility or a negation only holds within its own part of the subject: "no escalation needed", "bez
 # eskalacji", but "No PoE, escalation request" and "Bez sieci, prośba o eskalację" ask for it.
 _MODAL_OR_NEGATION = re.compile(
-    r"(?<![a-ząćęłńóśźż])(?:will|would|may|might|b[eę]dzie(?:my)?|no|bez|de-?)\s*(?:\S+\s+){0,4}$", re.IGNORECASE
+    r"(?<![a-ząćęłńóśźż])(?:will|would|may|might|b[eę]dzie(?:my)?|no|bez|de-?|do\s+not|don'?t|"
+    r"nie\s+(?:trzeba|nale[zż]y|potrzeba|musimy|musicie|ma\s+potrzeby))\s*(?:\S+\s+){0,4}$",
+    re.IGNORECASE,
 )
 
 

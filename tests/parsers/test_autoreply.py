@@ -94,6 +94,9 @@ def test_ordinary_subjects_are_people(subject: str) -> None:
         "Będę niedostępna do 10.06.2026. W pilnych sprawach: sekretariat@b.pl",
         "I'm on parental leave until June. Please contact it@example.com",
         "I am not in the office until Monday. Please contact it@example.com",
+        "Przebywam na szkoleniu do 20.03.2026 z ograniczonym dostępem do poczty.",
+        "I'm OOO until Monday 23 March with very limited access to email.",
+        "I am at a conference until Friday. Please contact it@example.com",
     ],
 )
 def test_more_out_of_office_wordings(text: str) -> None:

@@ -15,6 +15,7 @@ POLISH = [
     "Image   : ExtremeXOS version 31.7.1.4 by release-manager on Thu Jun 29 2023",
     "Przekazuję niżej.\n\n-----Original Message-----\nFrom: GTAC\nDear customer, the replacement is approved and "
     "will be shipped to you today. Please return the unit.",
+    "Padl sw na hali 2, sn 2240g-00121, um. 40231188. Pls oddzwon asap",  # typed without diacritics
 ]
 ENGLISH = [
     "Hi, AP305C sn 03052110070714 offline since morning, contract 40111392. Pls call back. Tom",

@@ -48,6 +48,8 @@ def test_prefixes_are_stripped() -> None:
         "Switch will not boot, escalation",
         "Eskalujemy: X690 w serwerowni",
         "Prośba o zeskalowanie zgłoszenia",
+        "PILNE – eskalować do 2 linii: rdzeń 57",  # the verb with where to
+        "URGENT - escalate to L2 / X690 core down",
         "ESCALATE: core down",
         "Escalate core switch outage",
         "Eskalacja potrzebna pilnie",
@@ -68,6 +70,9 @@ def test_explicit_escalation(subject: str) -> None:
         "Jeśli nie odpowiecie, eskalacja",  # a condition runs over its comma
         "de-escalation of the case",
         "Why did you escalate it?",
+        "We will escalate to L2 if nobody calls",
+        "Nie trzeba eskalować do producenta",
+        "Do not escalate to GTAC yet",
         "Aktualizacja macierzy eskalacji – II kwartał 2026",  # the word names something else
         "Escalation matrix update - Poznan warehouse",
         "Zmiana osób w ścieżce eskalacyjnej",
