@@ -19,7 +19,7 @@ from gateway.schema import AttachmentMeta, Language, Reporter, ServiceRequest, m
 from parsers.email.attachments import attachment_text
 from parsers.identifiers import Identifiers, extract_identifiers
 from parsers.language import detect_language
-from parsers.phone import normalise_phone
+from parsers.phone import normalise_phone, phones_in_text
 from parsers.result import ParsedAttachment, ParsedIntake, ParseError
 from parsers.threading import follow_up_tag
 
@@ -43,9 +43,16 @@ def _free_text(payload: Mapping[str, Any], key: str) -> str:
 
 
 def _one_phone(payload: Mapping[str, Any], key: str) -> str | None:
-    """The number of a phone field, also when it arrives as a list holding one number."""
+    """The number of a phone field, also when it arrives as a list holding one number, or with a note around it
+    ("601 220 419 (po 15:00)", "kom. 601 220 419"): then the one number the field holds."""
     values = _field_values(payload, key)
-    return normalise_phone(values[0]) if len(values) == 1 else None
+    if len(values) != 1:
+        return None
+    number = normalise_phone(values[0])
+    if number is None:
+        found = phones_in_text(values[0])
+        number = found[0] if len(found) == 1 else None
+    return number
 
 
 def _field_values(payload: Mapping[str, Any], key: str) -> list[str]:

@@ -46,16 +46,17 @@ _AREA_CODE = r"\((?:0[ \-]?)?\d{1,3}\)"
 _DIGIT_OR_AREA = rf"(?:{_AREA_CODE}|\d)"
 # Between digits: a blank or dash, or a dot or slash right before the next digit ("512.330.781", "61/852-14-09";
 # dates, IP addresses and versions are blanked before the search). A sentence's full stop may follow a number and
-# "tel." may precede one; a dot between digits or before a letter (a file name) may not.
+# "tel." may precede one; a dot between digits or before a letter (a file name) may not. A colon may precede one
+# right after a word ("kom:604 117 352"), not after a digit (a time, "10:30").
 _SEPARATOR = r"(?:[ \xa0\-]|[./](?=\d))"
 _CANDIDATE_RE = re.compile(
-    rf"(?<![\w+,/:-])(?<!\d\.)(?:\+|00)?[ \xa0]?{_DIGIT_OR_AREA}(?:{_SEPARATOR}?{_DIGIT_OR_AREA}){{7,14}}"
+    rf"(?<![\w+,/-])(?<![\W\d_]:)(?<!\d\.)(?:\+|00)?[ \xa0]?{_DIGIT_OR_AREA}(?:{_SEPARATOR}?{_DIGIT_OR_AREA}){{7,14}}"
     r"(?![\w:/-]|[.,/]\d|\.\w)"
 )
 # The same, searched from its first character (the only ones a candidate can start with). What follows depends on
 # that character and is tried in the plain form's order: a "+" or "00" prefix, a blank, "(" of an area code, a digit.
 _CANDIDATE_FROM_FIRST_CHAR_RE = re.compile(
-    r"[+ \xa0(\d](?<![\w+,/:-].)(?<!\d\..)"
+    r"[+ \xa0(\d](?<![\w+,/-].)(?<![\W\d_]:.)(?<!\d\..)"
     rf"(?:(?<=\+)[ \xa0]?{_DIGIT_OR_AREA}|(?<=0)0[ \xa0]?{_DIGIT_OR_AREA}|(?<=[ \xa0]){_DIGIT_OR_AREA}"
     r"|(?<=\()(?:0[ \-]?)?\d{1,3}\)|(?<=\d))"
     rf"(?:{_SEPARATOR}?{_DIGIT_OR_AREA}){{7,14}}(?![\w:/-]|[.,/]\d|\.\w)"
@@ -88,7 +89,7 @@ _NOT_PHONES_FROM_DIGIT_RE = re.compile(
 )
 # A fax is no way to reach a person (tel/fax is).
 _FAX_RE = re.compile(
-    r"[Ff](?<!/[Ff])(?:[Aa][Xx]\.?:?|(?<![A-Za-z][Ff]):)[ \t]*[+\d][\d \xa0()\-]{7,}"  # "Fax: …", "F: …"
+    r"[Ff](?<!/[Ff])(?:[Aa][Xx]\.?:?|(?<![A-Za-z][Ff]):)[ \t]*[+\d(][\d \xa0()\-]{7,}"  # "Fax: …", "F: …"
 )
 # Counters of device output are no numbers to call: "sysUpTime.0 = 412345678", "Timeticks: (412345678)".
 _COUNTER_RE = re.compile(

@@ -61,6 +61,8 @@ SIGNATURES = [
     ("Jan\ntel.601234567", "+48601234567"),
     ("Jan\ntel. 61/852-14-09", "+48618521409"),  # area code and number parted by a slash
     ("Jan\nkom. 512.330.781.", "+48512330781"),  # groups parted by dots
+    ("Jan\nkom:604 117 352", "+48604117352"),  # a colon glued to the label
+    ("Jan\ntel. 601 118 342, fax (89) 646 21 09", "+48601118342"),  # a fax with a bracketed area code
     ("Jan\ntel. 22.614.09.32", "+48226140932"),  # a landline in four dotted groups: 614 is no address's part
     ("Jan\ntel. 61.852.14.09.", "+48618521409"),
     ("IP 10.42.7.31, firmware 8.1.5.0\nkom. 601 234 567", "+48601234567"),
