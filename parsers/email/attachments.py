@@ -54,11 +54,12 @@ def _extension(filename: str) -> str:
 
 
 def _looks_like_text(data: bytes) -> bool:
-    """Printable bytes without NULs: device output saved under an unknown type."""
+    """Printable bytes without NULs: device output saved under an unknown type. A terminal's capture may hold
+    backspaces and escape sequences (a pager erasing its prompt), which count as text here."""
     sample = data[:_SNIFF_BYTES]
     if not sample or b"\x00" in sample:
         return False
-    control = sum(byte < 32 and byte not in (9, 10, 12, 13) for byte in sample)
+    control = sum(byte < 32 and byte not in (8, 9, 10, 12, 13, 27) for byte in sample)
     return control <= len(sample) // 100
 
 
@@ -75,6 +76,8 @@ def attachment_text(attachment: ParsedAttachment, charset: str | None) -> str | 
     )
     data = attachment.content[:MAX_TEXT_BYTES]
     has_bom = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not has_bom and b"\r\x00" in data[:_SNIFF_BYTES]:
+        data = data.replace(b"\r\x00", b"\r")  # a telnet session's log: the protocol sends CR as CR NUL
     if not (declared_text or has_bom or (content_type == "application/octet-stream" and _looks_like_text(data))):
         return None
     if has_bom:

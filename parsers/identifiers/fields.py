@@ -15,16 +15,21 @@ from parsers.identifiers.shapes import contract_shape, is_labelled_serial
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-/.#][A-Za-z0-9]+)*")
 # A label glued to the value it names (`SN#2301G-00452`, `S/N.2214G-00417`, `PW-40146290`): the separators also join
 # a value's own parts, so the label is cut off the token rather than split at them.
-_GLUED_LABEL_RE = re.compile(r"^(?:s/n|sn|serial|pw|nr)[#:.\-]+(?=[A-Za-z0-9])", re.IGNORECASE)
+_GLUED_LABEL_RE = re.compile(r"^(?:s/n|sn|serial|ser|pw|nr)[#:.\-]+(?=[A-Za-z0-9])", re.IGNORECASE)
+# ... and glued with nothing between (`PW40012345`, `umowa40231177`, `SN2302G-00633`).
+_GLUED_CONTRACT_LABEL_RE = re.compile(r"(?:pw|um[oó]w[^\W\d_]*|kontrakt[^\W\d_]*|contract)(?=4)", re.IGNORECASE)
+_GLUED_SERIAL_LABEL_RE = re.compile(r"(?:s/n|sn)(?=\d)", re.IGNORECASE)
 
 
 def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
     if contract_shape(token):
         contracts.append(token.upper())
-    elif token[:2].upper() == "PW" and contract_shape(token[2:]):  # PW40012345: the label glued to the number
-        contracts.append(token[2:])
+    elif (label := _GLUED_CONTRACT_LABEL_RE.match(token)) and contract_shape(token[label.end() :]):
+        contracts.append(token[label.end() :])
     elif is_labelled_serial(token):
         serials.append(token.upper())
+    elif (label := _GLUED_SERIAL_LABEL_RE.match(token)) and is_labelled_serial(token[label.end() :]):
+        serials.append(token[label.end() :].upper())
     elif "/" in token:  # `A/B` written without spaces
         for part in token.split("/"):
             _classify(part, serials, contracts)

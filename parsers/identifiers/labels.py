@@ -16,6 +16,7 @@ from parsers.identifiers.shapes import (
     PARTNERWORKS_CONTRACT_RE,
     is_distinctive_serial,
     is_labelled_serial,
+    is_shared_with_other_makers,
     unlabelled_serial_spans,
 )
 from parsers.wordscan import LabelScan, LabelSearch
@@ -26,23 +27,34 @@ Found = tuple[int, str]
 # numeru seryjnego, nr ser., numery seryjne ... and S/N or SN glued to a value that starts with a digit (sn2305g-00472).
 _SERIAL_LABEL = LabelSearch(
     re.compile(
-        r"(?<![A-Za-z0-9])(?:(?:s/n|s\.n\.|sn|serial(?:\s*(?:numbers?|no\.?|nr\.?|num\.?))?|seryjn\w*|nr\.?\s*ser\.)"
+        r"(?<![A-Za-z0-9])(?:(?:s/n|s\.n\.|sn|serial(?:\s*(?:numbers?|no\.?|nr\.?|num\.?))?|ser(?:yjn|yj|jn|yn)\w*|"
+        r"nr\.?\s*ser(?:\.|\b))"
         r"(?:\s*#)?(?![A-Za-z0-9])|(?:s/n|sn)(?=[0-9]))",
         re.IGNORECASE,
     ),
-    prefixes=("s/n", r"s\.n\.", "sn", "serial", "seryjn", "nr"),
+    prefixes=("s/n", r"s\.n\.", "sn", "serial", "seryj", "serjn", "seryn", "nr"),
 )
 # Words that may stand between a serial label and its value ("numer seryjny AP:", "serial number of the unit is").
 _FILLER_WORD_RE = re.compile(r"[^\W\d_]{1,15}", re.IGNORECASE)
 # ... unless the word opens some other identifier: then the label has no value of its own.
 _OTHER_IDENTIFIER_WORD_RE = re.compile(
     r"mac|ip|part|pn|p/n|model\w*|version|wersj\w*|firmware|device|id|case|rma|nip|regon|krs|po|fv|"
-    r"umow\w*|kontrak[tc]\w*|contract\w*|agreement|zam[oó]wien\w*|faktur\w*|invoice|order|inc|hostname|host",
+    r"um[oó]w\w*|kontrak[tc]\w*|contract\w*|agreement|zam[oó]wien\w*|faktur\w*|invoice|order|inc|hostname|host",
     re.IGNORECASE,
 )
-_GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–]*")
+# ... and what may stand around a value or close a label: quotes, emphasis, brackets (`SN "…"`, `S/N: *…*`,
+# `numer seryjny „…”`, `(Ps#1 Serial Number): …`).
+_GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–\"'*„“”«»\[()]*")
 _VALUE_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
-_LIST_SEPARATOR_RE = re.compile(r"\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", re.IGNORECASE)
+# Between the values of a list, a short note in brackets may follow each ("40166320 (SP nr 3) i 40166333").
+_NOTE = r"(?:[ \t]*\([^()\n]{0,40}\))?"
+_LIST_SEPARATOR_RE = re.compile(rf"{_NOTE}\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", re.IGNORECASE)
+# A list of one value per line under its label: "- LBNNTMPL21094K (serwerownia A)", "2. 40144815".
+_BULLET_RE = re.compile(r"[ \t]*(?:[-*•·–]|\d{1,2}[.)]|[a-z]\))[ \t]+", re.IGNORECASE)
+_MAX_BULLETS = 100
+_NUMBERED_ITEM_RE = re.compile(r"\d{1,2}[.)][ \t]+")
+# A list ends at a token that opens with another identifier's label, glued to its number ("umowa40231177").
+_GLUED_OTHER_LABEL_RE = re.compile(r"(?:um[oó]w|kontrak|contract|pw|po|fv|inv|rma|case|tel|nip)[^\W\d_]*\d", re.I)
 _MAX_FILLER_WORDS = 4
 # Other makers' equipment: a serial label right after one of these names their serial, unless the value has an
 # Extreme shape of its own.
@@ -52,6 +64,18 @@ _OTHER_VENDOR_RE = re.compile(
     re.IGNORECASE,
 )
 _VENDOR_WINDOW = 20  # "UPS APC (S/N …": the maker stands right before the label
+# A line (a sentence, an inventory row) that names only another maker's equipment: a serial on it whose shape other
+# makers share is theirs ("rtr-wan-01,Cisco,ISR4331/K9,FOC2318X05A"). "UPS" is no maker: a UPS fails beside a switch.
+_OTHER_MAKER_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:APC|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|"
+    r"Synology|QNAP|Lenovo|Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto|Meraki|Catalyst)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+_EXTREME_NAME_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:extreme\w*|exos|voss|slx|mlx\w*|ironware|brocade|vsp|vdx|summit|ers|switch\s+engine|"
+    r"fabric\s+engine|x\d{3}\w*|\d{4}[a-z]?-\d{2}\w*|ap\d{3}\w*)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 # Which of several units the label is about ("numer seryjny zasilacza nr 2:", "S/N PSU2:"): skipped like a word.
 _UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
 
@@ -59,8 +83,10 @@ _UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
 # (also glued to its number: PW40012345), PartnerWorks, and the abbreviations of hasty notes (um., kontr.).
 _CONTRACT_LABEL = LabelSearch(
     re.compile(
-        r"(?<![A-Za-z0-9])(?:(?:umow\w*|kontrak[tc]\w*|contract\w*|(?:service\s+)?agreement|(?-i:PW)|partner\s*works|"
-        r"extreme\s*works)(?![A-Za-z0-9])|(?-i:PW)(?=4\d{7}(?!\d))|(?:um|kontr)\.)",
+        r"(?<![A-Za-z0-9])(?:(?:um[oó]w[^\W\d_]*|kontrak[tc][^\W\d_]*|contract[^\W\d_]*|(?:service\s+)?agreement|"
+        r"(?-i:PW)|partner\s*works|"
+        r"extreme\s*works)(?![A-Za-z0-9])|(?:(?-i:PW)|um[oó]w[^\W\d_]*|kontrak[tc][^\W\d_]*|contract)(?=4\d{7}(?!\d))"
+        r"|(?:um|kontr)\.)",
         re.IGNORECASE,
     ),
     prefixes=("um", "kontr", "contract", "service", "agreement", "pw", "partner", "extreme"),
@@ -95,6 +121,7 @@ _POINTER_TO_LABEL_RE = re.compile(
 )
 # The word right before such a number (past nr/no/numer) must not name another document: "PO 40123456 - umowa".
 _WORD_BEFORE_NUMBER_RE = re.compile(r"([^\W\d_]+)\.?[ \t:#]*(?:(?:nr|no|numer\w*|number)\.?[ \t:#]*)?\Z", re.IGNORECASE)
+_GLUED_CONTRACT_RE = re.compile(rf"{PARTNERWORKS_CONTRACT}(?![A-Za-z0-9/-]|[.,]\d)")
 _PARTNERWORKS_CELL = re.compile(rf"(?:PW)?({PARTNERWORKS_CONTRACT})")
 # A power supply named without a serial label ("padł zasilacz LBNNTMPL22183D", "PSU LBNNTMPL24093D"): believed only
 # for the VOSS power-supply serial's own shape, eight letters, five digits and a letter, right after the word.
@@ -102,10 +129,31 @@ _PSU_WORD = LabelSearch(
     re.compile(r"(?<![A-Za-z0-9])(?:psu|zasilacz\w*|power\s+suppl(?:y|ies))(?![A-Za-z])", re.IGNORECASE),
     prefixes=("psu", "zasilacz", "power"),
 )
-_PSU_SERIAL_AFTER_WORD_RE = re.compile(r"[\s:#\-–]*\d?[\s:#\-–]*([A-Za-z]{8}\d{5}[A-Za-z])(?![A-Za-z0-9])")
+_PSU_SERIAL_AFTER_WORD_RE = re.compile(
+    r"[\s:#\-–(]*(?:nr\.?\s*)?\d?[\s:#\-–(]*([A-Za-z]{8}\d{5}[A-Za-z])(?![A-Za-z0-9])", re.IGNORECASE
+)
+_PSU_SERIAL_IN_LIST_RE = re.compile(r"([A-Za-z]{8}\d{5}[A-Za-z])(?![A-Za-z0-9])")
 LABEL_SEARCHES = (_SERIAL_LABEL, _CONTRACT_LABEL, _PSU_WORD)
 """The label searches of this module, for a LabelGroup that scans a text once for them and others."""
-_CONTRACT_LIST_RE = re.compile(rf"\s*(?:,|;|/|&|\bi\b|\boraz\b|\band\b)\s*({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])")
+_CONTRACT_LIST_RE = re.compile(
+    rf"{_NOTE}\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])"
+)
+_CONTRACT_ITEM_RE = re.compile(rf"(?:PW[\s-]*)?({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])")
+
+
+def _on_another_makers_line(text: str, position: int) -> bool:
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line_end = len(text) if line_end < 0 else line_end
+    return (
+        _OTHER_MAKER_RE.search(text, line_start, line_end) is not None
+        and _EXTREME_NAME_RE.search(text, line_start, line_end) is None
+    )
+
+
+def _others_serial(text: str, position: int, value: str) -> bool:
+    """`value`, found at `position`, has a shape other makers share and stands on a line about their equipment."""
+    return is_shared_with_other_makers(value.upper()) and _on_another_makers_line(text, position)
 
 
 def unlabelled_serials(text: str) -> list[Found]:
@@ -113,7 +161,7 @@ def unlabelled_serials(text: str) -> list[Found]:
     return [
         (start, text[start:end].upper())
         for start, end in unlabelled_serial_spans(text)
-        if is_distinctive_serial(text[start:end])
+        if is_distinctive_serial(text[start:end]) and not _others_serial(text, start, text[start:end])
     ]
 
 
@@ -128,7 +176,10 @@ def _value_after_label(text: str, position: int, *, same_line: bool = False) -> 
         gap = _GAP_PUNCTUATION_RE.match(text, position)
         if gap is None or gap.group(0).count("\n") > (0 if skipped or same_line else 1):
             return None
-        token = _VALUE_TOKEN_RE.match(text, gap.end())
+        value_from = gap.end()
+        if "\n" in gap.group(0) and (number := _NUMBERED_ITEM_RE.match(text, value_from)):
+            value_from = number.end()  # the first item of a numbered list under the label
+        token = _VALUE_TOKEN_RE.match(text, value_from)
         if token is None:
             return None
         if _UNIT_INDEX_RE.fullmatch(token.group(0)):
@@ -144,6 +195,20 @@ def _value_after_label(text: str, position: int, *, same_line: bool = False) -> 
     return None
 
 
+def _bullet_items(text: str, value_start: int) -> Iterator[int]:
+    """Where the items of the following lines start, when the value at `value_start` opens a bulleted line."""
+    line_start = text.rfind("\n", 0, value_start) + 1
+    if _BULLET_RE.fullmatch(text, line_start, value_start) is None:
+        return
+    line_end = text.find("\n", value_start)
+    for _ in range(_MAX_BULLETS):
+        item = _BULLET_RE.match(text, line_end + 1) if line_end >= 0 else None
+        if item is None:
+            return
+        yield item.end()
+        line_end = text.find("\n", item.end())
+
+
 def _names_another_vendor(text: str, label: re.Match[str]) -> bool:
     """The words just before a serial label name equipment that is not Extreme's."""
     line_start = text.rfind("\n", 0, label.start()) + 1
@@ -156,7 +221,14 @@ def psu_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     for word in _PSU_WORD.finditer(text, scan):
         value = _PSU_SERIAL_AFTER_WORD_RE.match(text, word.end())
         if value is not None:
+            for start in _bullet_items(text, value.start(1)):
+                if (item := _PSU_SERIAL_IN_LIST_RE.match(text, start)) is None:
+                    break
+                found.append((item.start(1), item.group(1).upper()))
+        while value is not None:  # and the list it opens: "oba zasilacze: LBNNTMPL22190C i LBNNTMPL22190D"
             found.append((value.start(1), value.group(1).upper()))
+            separator = _LIST_SEPARATOR_RE.match(text, value.end())
+            value = _PSU_SERIAL_IN_LIST_RE.match(text, separator.end()) if separator else None
     return found
 
 
@@ -171,14 +243,26 @@ def labelled_serials(text: str, scan: LabelScan | None = None, layout: str | Non
     for label in _SERIAL_LABEL.finditer(text, scan):
         column = columns.values(label)
         if column is not None:
-            found += [(at, cell.upper()) for at, cell in column if is_labelled_serial(cell)]
+            found += [
+                (at, cell.upper())
+                for at, cell in column
+                if is_labelled_serial(cell) and not _others_serial(text, at, cell)
+            ]
         token = _value_after_label(text, label.end(), same_line=column is not None)
         if token is not None and not is_distinctive_serial(token.group(0)) and _names_another_vendor(text, label):
             continue  # "UPS APC (S/N AS2214123456)": a serial, but of someone else's device
+        if token is not None and is_labelled_serial(token.group(0)):
+            for start in _bullet_items(text, token.start()):
+                item = _VALUE_TOKEN_RE.match(text, start)
+                if item is None or not is_labelled_serial(item.group(0)):
+                    break
+                found.append((item.start(), item.group(0).upper()))
         while token is not None and is_labelled_serial(token.group(0)):
             found.append((token.start(), token.group(0).upper()))
             separator = _LIST_SEPARATOR_RE.match(text, token.end())
             token = _VALUE_TOKEN_RE.match(text, separator.end()) if separator else None
+            if token is not None and _GLUED_OTHER_LABEL_RE.match(token.group(0)):
+                break
     return found
 
 
@@ -201,6 +285,9 @@ def _gap_allows_contract(gap: str) -> bool:
 
 def _contract_after_label(text: str, label_end: int, *, same_line: bool = False) -> Iterator[Found]:
     """The number after a contract label, and the list it opens; `same_line` as for _value_after_label."""
+    if text[label_end - 1 : label_end].isalpha() and (glued := _GLUED_CONTRACT_RE.match(text, label_end)):
+        yield label_end, glued.group(0)  # "umowa40231177": the label pattern stopped right before the number
+        return
     window_end = label_end + _MAX_CONTRACT_GAP + 12
     if same_line:
         line_end = text.find("\n", label_end)
@@ -213,6 +300,10 @@ def _contract_after_label(text: str, label_end: int, *, same_line: bool = False)
         while (more := _CONTRACT_LIST_RE.match(text, position)) is not None:
             yield more.start(1), more.group(1)
             position = more.end()
+        for start in _bullet_items(text, candidate.start()):
+            if (item := _CONTRACT_ITEM_RE.match(text, start)) is None:
+                break
+            yield item.start(1), item.group(1)
         return
 
 

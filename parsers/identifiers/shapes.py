@@ -10,8 +10,9 @@ import re
 from datetime import datetime
 
 # Letters and digits only: "_" is a word character for `\b` but a separator in file names (show_tech_2011G-00289.log).
+# A dash and more digits continue a longer number; a dash and a word may follow (tabliczka_2247G-00563-tyl.jpg).
 _START = r"(?<![A-Za-z0-9])"
-_END = r"(?![A-Za-z0-9]|-[A-Za-z0-9])"
+_END = r"(?![A-Za-z0-9]|-[0-9])"
 
 EXOS_SERIAL = r"\d{4}[A-Za-z]-\d{5}"
 """EXOS / Switch Engine / universal hardware and their PSUs: 2011G-00289, 2231A-10458."""
@@ -54,9 +55,10 @@ PARTNERWORKS_CONTRACT = r"4\d{7}"
 HEZO_CONTRACT_RE = re.compile(rf"[Hh](?<![A-Za-z0-9/][Hh]){_HEZO_CONTRACT_AFTER_H}(?![A-Za-z0-9]|/\d)")
 # The checks on what stands before come after the leading "4", so the regex engine can skip ahead to a "4".
 # A letter or digit before the 4 makes it part of another token, except the PW of `PW40012345` (its own label, glued);
-# a dot, except that of `no.`/`nr.` glued to the number (`contract no.40935035`).
+# a dot, except that of `no.`/`nr.`, `um.`/`kontr.` glued to the number (`contract no.40935035`, `um.40311907`).
 PARTNERWORKS_CONTRACT_RE = re.compile(
-    r"4(?:(?<=PW4)|(?<=[Nn][OoRr]\.4)|(?<![A-Za-z0-9/.,]4))(?<!\d-4)\d{7}(?![A-Za-z0-9/-]|[.,]\d)"
+    r"4(?:(?<=PW4)|(?<=[Nn][OoRr]\.4)|(?<=[Uu][Mm]\.4)|(?<=[Tt][Rr]\.4)|(?<![A-Za-z0-9/.,]4))(?<!\d-4)\d{7}"
+    r"(?![A-Za-z0-9/-]|[.,]\d)"
 )
 
 _CONTRACT_VALUE = re.compile(rf"{HEZO_CONTRACT}|{PARTNERWORKS_CONTRACT}")
@@ -84,6 +86,15 @@ def is_distinctive_serial(value: str) -> bool:
     if not _EXACT_SERIAL_SHAPES.fullmatch(upper):
         return False
     return not (upper.isdigit() and looks_like_timestamp(upper))
+
+
+_SERIAL_SHAPES_OTHERS_DO_NOT_SHARE = re.compile(rf"{EXOS_SERIAL}|{VOSS_SERIAL}|{AP_SERIAL}")
+
+
+def is_shared_with_other_makers(value: str) -> bool:
+    """A serial whose shape other makers use too: Cisco's (FOC2318X05A) has the SLX/IronWare layout, and a
+    labelled-only shape (LBNNTMPL20180R, AS1923123456) could be anyone's."""
+    return _SERIAL_SHAPES_OTHERS_DO_NOT_SHARE.fullmatch(value) is None
 
 
 def is_labelled_serial(value: str) -> bool:

@@ -250,9 +250,9 @@ def test_corpus_window_1250_mislabelled_body_is_noted() -> None:
     assert any("cp1250" in note for note in parsed.notes)
 
 
-def test_utf16_log_attachment_is_read() -> None:
-    log = "\ufeffSerial#            : 14JP512E0001\r\n".encode("utf-16-le")
-    raw = f"""From: a@b.pl
+def mail_with_log(name: str, log: bytes) -> str:
+    """A short note with `log` attached as application/octet-stream, base64."""
+    return f"""From: a@b.pl
 Subject: log
 Content-Type: multipart/mixed; boundary="M"
 
@@ -261,10 +261,22 @@ Content-Type: text/plain
 
 see log
 --M
-Content-Type: application/octet-stream; name="sys-info.log"
+Content-Type: application/octet-stream; name="{name}"
 Content-Transfer-Encoding: base64
 
 {b64(log)}
 --M--
 """
-    assert parse(raw).request.serial_numbers == ["14JP512E0001"]
+
+
+def test_utf16_log_attachment_is_read() -> None:
+    log = "\ufeffSerial#            : 14JP512E0001\r\n".encode("utf-16-le")
+    assert parse(mail_with_log("sys-info.log", log)).request.serial_numbers == ["14JP512E0001"]
+
+
+def test_a_telnet_session_log_with_cr_nul_and_pager_backspaces_is_read() -> None:
+    log = (
+        b"\r\x00\nX440G2-48p.1 # show version\r\nPress <SPACE> to continue or <Q> to quit:" + b"\x08" * 41 + b" " * 41
+        + b"\x08" * 41 + b"Switch          : 800617-00-04 2204G-01377 Rev 04 BootROM: 2.2.1.6\r\n\r\x00\n"
+    )  # fmt: skip
+    assert parse(mail_with_log("teraterm.log", log)).request.serial_numbers == ["2204G-01377"]

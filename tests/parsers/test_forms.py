@@ -113,6 +113,17 @@ def test_portal_description_sent_as_lines_and_phone_as_a_list_are_read() -> None
     assert request.reporter.phone == "+48601910442"
 
 
+def test_portal_fields_with_glued_labels_and_a_phone_with_a_note_are_read() -> None:
+    payload = _portal(
+        serial_number="SN2302G-00633, nr ser.LBNNTMPL24093D",
+        contract_number="umowa40231177",
+        contact={"name": "Jan", "email": "jan@example.pl", "phone": "601 220 419 (po 15:00)"},
+    )
+    request = parse_portal(payload, received_at=AT).request
+    assert (request.serial_numbers, request.contract_numbers) == (["2302G-00633", "LBNNTMPL24093D"], ["40231177"])
+    assert request.reporter.phone == "+48601220419"
+
+
 def test_portal_attachment_file_name_is_searched() -> None:
     attachment = {"filename": "tabliczka_2011G-00289.png", "content_type": "image/png", "content_base64": ""}
     assert parse_portal(_portal(attachments=[attachment]), received_at=AT).request.serial_numbers == ["2011G-00289"]

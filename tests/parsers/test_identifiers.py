@@ -38,6 +38,21 @@ SERIALS_IN_TEXT = [
     ('\ufeff"Name","PSU1 SN","PSU2 SN"\r\n"a","LBNNTMPL22190C",""\r\n', ["LBNNTMPL22190C"]),
     # a column of a table whose header names it (an HTML table as html_text renders it)
     ("Model  Numer seryjny  Nr umowy\nX435  LBNNTMPL21562D  40235581\n\nKoniec", ["LBNNTMPL21562D"]),
+    # values in quotes, emphasis or brackets; label typos; a label cell closed by a bracket
+    ('SN "LBNNTMPL23055F"', ["LBNNTMPL23055F"]),
+    ("numer seryjny: „LBNNTMPL22183D”, S/N: *LBNNTMPL23055G*", ["LBNNTMPL22183D", "LBNNTMPL23055G"]),
+    ("numer serjny LBNNTMPL22071K, nr ser LBNNTMPL22071L", ["LBNNTMPL22071K", "LBNNTMPL22071L"]),
+    ("Zasilacz 1 (Ps#1 Serial Number): LBNNTMPL21544C", ["LBNNTMPL21544C"]),
+    # power supplies named by the word: with a unit number, in brackets, in a list, in bullets
+    ("Zasilacz nr 1 (LBNNTMPL21315A)", ["LBNNTMPL21315A"]),
+    ("Oba zasilacze: LBNNTMPL22190C i LBNNTMPL22190D", ["LBNNTMPL22190C", "LBNNTMPL22190D"]),
+    (
+        "Zasilacze:\n- LBNNTMPL21094K (rack 2)\n- LBNNTMPL21102K (rack 7)\n\nDzięki",
+        ["LBNNTMPL21094K", "LBNNTMPL21102K"],
+    ),
+    ("S/N:\n1. LBNNTMPL21094A\n2. LBNNTMPL21094B\n3. padł też wentylator", ["LBNNTMPL21094A", "LBNNTMPL21094B"]),
+    ("zdjęcie: tabliczka_2247G-00563-tyl.jpg", ["2247G-00563"]),  # a word after the dash, in a file name
+    ("sn 2240G-00115, umowa40231177", ["2240G-00115"]),  # a list ends at another label glued to its number
 ]
 
 
@@ -61,6 +76,9 @@ NOT_SERIALS = [
     "sn podyktował: 5420M-48W",
     "kod pocztowy 30-001 Kraków",
     "Rachunek: PL61 1090 1014 0000 0712 1981 2874",
+    "rtr-wan-01,Bydgoszcz-HQ,R01,Cisco,ISR4331/K9,FOC2318X05A,IT-00388",  # Cisco's serials have the SLX layout
+    "name,manufacturer,serial\nups-r01,APC,AS1923123456\n",  # a row about another maker's device
+    "2247G-00563-01",  # a dash and digits continue a longer number
     "Hostname\tS/N\nAB12CD34EF\t\n",  # the first cell below a column's label is another column's
 ]
 
@@ -109,6 +127,11 @@ CONTRACTS_IN_TEXT = [
     ("40147953 is our contract number", ["40147953"]),
     ("tel. 601 234 567, 40147954 - nr umowy", ["40147954"]),
     ("40111111 - umowa 40027719", ["40027719"]),  # a label with its own number keeps it
+    ("Numery umów: 40166320 (SP nr 3) i 40166333 (SP nr 5).", ["40166320", "40166333"]),  # umów, notes in a list
+    ("UMOWA40012233, contract40012234", ["40012233", "40012234"]),  # labels glued to their numbers
+    ("um.40311907, kontr.40311908", ["40311907", "40311908"]),
+    ("kontrakt 40120470 + 40120483", ["40120470", "40120483"]),
+    ("Umowy serwisowe:\n- 40144802 (serwerownia A)\n- PW 40144815 (serwerownia B)\n", ["40144802", "40144815"]),
     # a label heading a column names that column's cells only, not the next line's first cell
     ("Invoice  Contract\n40123456  40027719", ["40027719"]),
     ("Ticket\tUmowa\n40111111\t40027720", ["40027720"]),
