@@ -83,6 +83,18 @@ def _column_of(text: str, label: re.Match[str], header: list[tuple[int, int]]) -
     return None
 
 
+def _trailing_cells_empty(
+    row: list[tuple[int, int]], row_start: int, indents: list[int], column: int, cells: Cells
+) -> bool:
+    """A shorter row typed in columns under its header ("Uwagi" left empty): every cell starts where its header
+    does, so the missing cells are the last ones, after `column`."""
+    return (
+        cells is _plain_cells
+        and column < len(row) < len(indents)
+        and all(start - row_start == indent for (start, _), indent in zip(row, indents, strict=False))
+    )
+
+
 class ColumnReader:
     """Reads the columns under the labels of one text, at most MAX_ROWS_PER_TEXT rows in all.
 
@@ -120,10 +132,12 @@ class ColumnReader:
                 continue
             column = _column_of(text, label, header)
             if column is not None:
-                return self._rows(line_end + 1, cells, len(header), column)
+                indents = [start - line_start for start, _ in header]
+                return self._rows(line_end + 1, cells, indents, column)
         return None
 
-    def _rows(self, first: int, cells: Cells, width: int, column: int) -> list[Found]:
+    def _rows(self, first: int, cells: Cells, indents: list[int], column: int) -> list[Found]:
+        """The cells under `column` of the rows from `first`; `indents`: where each header cell starts in its line."""
         text, layout = self.text, self.layout
         found: list[Found] = []
         row_start = first
@@ -134,7 +148,7 @@ class ColumnReader:
             if not layout[row_start:row_end].strip():
                 break  # a blank line ends the table
             row = cells(layout, row_start, row_end)
-            if len(row) == width:
+            if len(row) == len(indents) or _trailing_cells_empty(row, row_start, indents, column, cells):
                 start, end = row[column]
                 found.append((start, text[start:end].strip()))
             if row_end == len(text):

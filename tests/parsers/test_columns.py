@@ -44,3 +44,14 @@ def test_a_label_in_prose_heads_no_column() -> None:
     label = re.search("umowa", text)
     assert label is not None
     assert ColumnReader(text).values(label) is None
+
+
+def test_a_row_typed_in_columns_may_leave_its_last_cells_empty() -> None:
+    text = (
+        "Lp  Model       Nr umowy   Uwagi\n"
+        "1   5520-24X    40177501\n"  # Uwagi left empty: every cell starts under its header
+        "2   5520-24W  40177502\n"  # not typed in columns: a cell may stand under the wrong header
+    )
+    label = re.search("umowy", text)
+    assert label is not None
+    assert [value for _, value in ColumnReader(text).values(label) or []] == ["40177501"]
