@@ -52,6 +52,7 @@ _ABSENCE = re.compile(
 _REDIRECT = re.compile(
     r"w\s+(?:sprawach\s+pilnych|pilnych\s+sprawach|pilnej\s+sprawie)|prosz[eę]\s+o\s+kontakt|prosimy\s+o\s+kontakt"
     r"|wracam|powr[oó]c[eę]|do\s+dnia|bez\s+dost[eę]pu|nie\s+odpowiada[cć]|do\s+not\s+reply|please\s+contact"
+    r"|nie\s+odczytuj\w*|nie\s+(?:s[aą]\s+)?przekazywan\w*|prosz[eę]\s+(?:pisa[cć]|kierowa[cć])"
     r"|ograniczonym\s+dost[eę]pem|urgent|until|return(?:ing)?\s+on|back\s+(?:on|in)|limited\s+access|no\s+access",
     re.IGNORECASE,
 )
@@ -78,6 +79,31 @@ _ABSENCE_NEEDS = (
 _MACHINE_NOTICE_NEEDS = ("automat", "reply", "behalf", "received", "odpowiada", "zarejestrowane")
 # Out-of-office notices are a few lines; a report that mentions someone's absence is longer.
 _SHORT_TEXT_CHARS = 700
+
+
+# A phone's automatic answer to a text message: a driving or do-not-disturb mode ("Prowadzę samochód z włączonym
+# trybem skupienia…", "I'm driving with Driving Focus turned on. I'll see your message when I get where I'm going").
+_PHONE_AUTO_REPLY = re.compile(
+    r"prowadz[eę]\s+samoch[oó]d|jad[eę]\s+samochodem|i'?m\s+driving|i\s+am\s+driving|(?:driving|sleep)\s+focus|"
+    r"trybem\s+skupienia|nie\s+przeszkadza[cć]|do\s+not\s+disturb|"
+    r"zobacz[eę]\s+(?:twoj[aą]\s+)?wiadomo[sś][cć],?\s+(?:gdy|kiedy)|see\s+your\s+message\s+when",
+    re.IGNORECASE,
+)
+_PHONE_AUTO_REPLY_NEEDS = ("samoch", "driving", "focus", "skupienia", "przeszkadza", "disturb", "zobacz", "message")
+
+
+def text_message_auto_reply_reason(body: str) -> str | None:
+    """Why an SMS body is a phone's or a system's automatic answer, or None for a person's message."""
+    text = body.strip()
+    if len(text) > _SHORT_TEXT_CHARS:
+        return None
+    if may_hold_any(text, _PHONE_AUTO_REPLY_NEEDS) and _PHONE_AUTO_REPLY.search(text):
+        return "automatic text-message reply (driving or do-not-disturb mode)"
+    if may_hold_any(text, _ABSENCE_NEEDS) and _ABSENCE.search(text) and _REDIRECT.search(text):
+        return "out-of-office wording"
+    if may_hold_any(text, _MACHINE_NOTICE_NEEDS) and _MACHINE_NOTICE.search(text):
+        return "automatic notice wording"
+    return None
 
 
 def _header_says_automatic(headers: Mapping[str, str]) -> str | None:

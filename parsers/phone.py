@@ -97,8 +97,10 @@ _COUNTER_RE = re.compile(
 )
 # Where a signature begins: a closing salutation on a line of its own.
 _CLOSING_RE = re.compile(
-    r"^[ \t]*(?:pozdrawiam\w*|pozdrowienia|z\s+powa[zż]aniem|serdeczno[sś]ci|dzi[eę]kuj[eę]\w*|"
-    r"(?:best\s+|kind\s+|warm\s+)?regards|cheers|thanks?(?:\s+you)?|sincerely|br)\b[^\n]{0,30}$",
+    r"^[ \t]*(?:(?:serdecznie\s+|gor[aą]co\s+)?pozdrawiam\w*|pozdrowienia|pozdr|z\s+powa[zż]aniem|"
+    r"z\s+wyrazami\s+szacunku|serdeczno[sś]ci|dzi[eę]kuj[eę]\w*|"
+    r"(?:best\s+|kind\s+|warm\s+)?regards|all\s+the\s+best|best|cheers|thanks?(?:\s+you)?|sincerely|br|"
+    r"mit\s+freundlichen\s+gr[uü](?:ß|ss)en|s\s+pozdravem|med\s+vennlig\s+hilsen)\b[^\n]{0,30}$",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -32,7 +32,8 @@ _CONDITIONAL = re.compile(
 # A future, a possibility or a negation only holds within its own part of the subject: "no escalation needed", "bez
 # eskalacji", but "No PoE, escalation request" and "Bez sieci, prośba o eskalację" ask for it.
 _MODAL_OR_NEGATION = re.compile(
-    r"(?<![a-ząćęłńóśźż])(?:will|would|may|might|b[eę]dzie(?:my)?|no|bez|de-?|do\s+not|don'?t|"
+    r"(?<![a-ząćęłńóśźż])(?:will|would|may|might|b[eę]dzie(?:my)?|no|bez|de-?|do\s+not|don'?t|odwo[lł]\w*|wycof\w*|"
+    r"anul\w*|cancel\w*|withdraw\w*|"
     r"nie\s+(?:trzeba|nale[zż]y|potrzeba|musimy|musicie|ma\s+potrzeby))\s*(?:\S+\s+){0,4}$",
     re.IGNORECASE,
 )

@@ -73,6 +73,7 @@ def test_explicit_escalation(subject: str) -> None:
         "We will escalate to L2 if nobody calls",
         "Nie trzeba eskalować do producenta",
         "Do not escalate to GTAC yet",
+        "Re: [HZ-2026-000123] Odwołujemy eskalację – przełącznik działa",  # withdrawn before the word
         "Aktualizacja macierzy eskalacji – II kwartał 2026",  # the word names something else
         "Escalation matrix update - Poznan warehouse",
         "Zmiana osób w ścieżce eskalacyjnej",
