@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.schema import AttachmentMeta, Language, Reporter, ServiceRequest, missing_items
+from parsers.autoreply import text_message_auto_reply_reason
 from parsers.email.attachments import attachment_text
 from parsers.identifiers import Identifiers, extract_identifiers
 from parsers.language import detect_language
@@ -24,6 +25,7 @@ from parsers.result import ParsedAttachment, ParsedIntake, ParseError
 from parsers.threading import follow_up_tag
 
 _WHITESPACE_RE = re.compile(r"\s+")
+_NON_DIGITS_RE = re.compile(r"\D")
 _LANGUAGES: tuple[Language, ...] = ("pl", "en")
 
 
@@ -161,7 +163,7 @@ def parse_phone(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedI
     ids = _identifiers(payload, notes)
     request = ServiceRequest(
         channel="phone",
-        escalation=_text(payload, "line").lower() == "escalation",
+        escalation=is_escalation_line(_text(payload, "line")),
         received_at=received_at,
         reporter=Reporter(
             name=_text(payload, "caller_name") or None,
@@ -180,11 +182,24 @@ def parse_phone(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedI
     return ParsedIntake(request=request, body_text=notes)
 
 
+_ESCALATION_LINE_NAMES = frozenset({"escalation", "eskalacja", "eskalacyjna", "linia eskalacyjna", "escalation line"})
+_ESCALATION_LINE_DIGITS = ("48122525502", "122525502")
+
+
+def is_escalation_line(line: str) -> bool:
+    """The call came in on the escalation line: named so, in English or Polish, or as its number."""
+    if line.strip().lower() in _ESCALATION_LINE_NAMES:
+        return True
+    digits = _NON_DIGITS_RE.sub("", line)
+    return digits.lstrip("0") in _ESCALATION_LINE_DIGITS if digits else False
+
+
 def parse_sms(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedIntake:
     """Twilio inbound-SMS webhook parameters (all values strings)."""
     sid = _required_id(payload, "MessageSid", "SMS webhook")
     body = _free_text(payload, "Body")
     ids = extract_identifiers(body)
+    auto_reason = text_message_auto_reply_reason(body)
     request = ServiceRequest(
         channel="sms",
         received_at=received_at,
@@ -194,7 +209,8 @@ def parse_sms(payload: Mapping[str, Any], *, received_at: datetime) -> ParsedInt
         contract_numbers=list(ids.contract_numbers),
         language=detect_language(body),
         follow_up_of=follow_up_tag(body),
+        auto_submitted=auto_reason is not None,
         missing=missing_items(list(ids.serial_numbers), list(ids.contract_numbers)),
         external_id=sid,
     )
-    return ParsedIntake(request=request, body_text=body)
+    return ParsedIntake(request=request, body_text=body, notes=(f"automatic: {auto_reason}",) if auto_reason else ())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from parsers.identifiers.lookalikes import mask_lookalikes
-from parsers.identifiers.shapes import contract_shape, is_labelled_serial
+from parsers.identifiers.shapes import contract_shape, is_distinctive_serial, is_labelled_serial
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-/.#][A-Za-z0-9]+)*")
 # A label glued to the value it names (`SN#2301G-00452`, `S/N.2214G-00417`, `PW-40146290`): the separators also join
@@ -19,6 +19,12 @@ _GLUED_LABEL_RE = re.compile(r"^(?:s/n|sn|serial|ser|pw|nr)[#:.\-]+(?=[A-Za-z0-9
 # ... and glued with nothing between (`PW40012345`, `umowa40231177`, `SN2302G-00633`).
 _GLUED_CONTRACT_LABEL_RE = re.compile(r"(?:pw|um[oó]w[^\W\d_]*|kontrakt[^\W\d_]*|contract)(?=4)", re.IGNORECASE)
 _GLUED_SERIAL_LABEL_RE = re.compile(r"(?:s/n|sn)(?=\d)", re.IGNORECASE)
+_WORD_BEFORE_RE = re.compile(r"([^\W\d_]+)[ \t:#.'’]*\Z")
+_SOMETHING_ELSE_RE = re.compile(
+    r"APC|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|Synology|QNAP|Lenovo|"
+    r"Supermicro|Zyxel|Netgear|Sophos|Meraki|UPS|XIQ|nazwa|name|hostname|host|klienta|customer|oferta|offer|quote",
+    re.IGNORECASE,
+)
 
 
 def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
@@ -35,10 +41,21 @@ def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
             _classify(part, serials, contracts)
 
 
+def _named_as_something_else(masked: str, start: int) -> bool:
+    """The word right before a token names another maker or a name, not a serial: "FortiGate FGT60F…", "nazwa AP w
+    XIQ: KRKAP01…"."""
+    before = _WORD_BEFORE_RE.search(masked, max(0, start - 40), start)
+    return before is not None and _SOMETHING_ELSE_RE.fullmatch(before.group(1)) is not None
+
+
 def identifiers_in_field(value: str) -> tuple[list[str], list[str]]:
     """(serials, contracts) typed into one form field, in the order written."""
     serials: list[str] = []
     contracts: list[str] = []
-    for token in _TOKEN_RE.finditer(mask_lookalikes(value)):
-        _classify(_GLUED_LABEL_RE.sub("", token.group(0)), serials, contracts)
+    masked = mask_lookalikes(value)
+    for token in _TOKEN_RE.finditer(masked):
+        text = _GLUED_LABEL_RE.sub("", token.group(0))
+        if _named_as_something_else(masked, token.start()) and not is_distinctive_serial(text):
+            continue
+        _classify(text, serials, contracts)
     return serials, contracts

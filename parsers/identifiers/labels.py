@@ -39,8 +39,13 @@ _FILLER_WORD_RE = re.compile(r"[^\W\d_]{1,15}", re.IGNORECASE)
 # ... unless the word opens some other identifier: then the label has no value of its own.
 _OTHER_IDENTIFIER_WORD_RE = re.compile(
     r"mac|ip|part|pn|p/n|model\w*|version|wersj\w*|firmware|device|id|case|rma|nip|regon|krs|po|fv|"
-    r"um[oó]w\w*|kontrak[tc]\w*|contract\w*|agreement|zam[oó]wien\w*|faktur\w*|invoice|order|inc|hostname|host",
+    r"um[oó]w\w*|kontrak[tc]\w*|contract\w*|agreement|zam[oó]wien\w*|faktur\w*|invoice|order|inc|hostname|host|"
+    r"asset|inw|inwentar\w*",
     re.IGNORECASE,
+)
+# ... or says the label has no value: "SN nieczytelny - naklejka …", "S/N not readable", "S/N - see photo DSC04412".
+_NO_VALUE_WORD_RE = re.compile(
+    r"nieczyteln\w*|brak\w*|nieznan\w*|none|unknown|missing|illegible|unreadable|not|see|patrz|zobacz", re.IGNORECASE
 )
 # ... and what may stand around a value or close a label: quotes, emphasis, brackets (`SN "…"`, `S/N: *…*`,
 # `numer seryjny „…”`, `(Ps#1 Serial Number): …`).
@@ -71,6 +76,13 @@ _OTHER_MAKER_RE = re.compile(
     r"Synology|QNAP|Lenovo|Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto|Meraki|Catalyst)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
+# Words for the equipment a report is about: Extreme's names and models, and device words.
+_OUR_DEVICE_RE = re.compile(
+    r"(?<![A-Za-z0-9])(?:extreme\w*|exos|voss|slx|mlx\w*|ironware|brocade|vsp|vdx|summit|ers|x\d{3}\w*|\d{4}[a-z]?-\d{2}\w*|"
+    r"ap\d{3}\w*|switch\w*|prze[lł][aą]czni\w*|stack\w*|ap|access\s+points?|punkt\w*\s+dost[eę]pow\w*|zasilacz\w*|"
+    r"psu|modu[lł]\w*|module)(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
 _EXTREME_NAME_RE = re.compile(
     r"(?<![A-Za-z0-9])(?:extreme\w*|exos|voss|slx|mlx\w*|ironware|brocade|vsp|vdx|summit|ers|switch\s+engine|"
     r"fabric\s+engine|x\d{3}\w*|\d{4}[a-z]?-\d{2}\w*|ap\d{3}\w*)(?![A-Za-z0-9])",
@@ -81,11 +93,13 @@ _UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
 
 # Contract labels: umowa/umowy/umowie/umową, kontrakt/kontraktu/kontrakcie, contract (no.), service agreement, PW
 # (also glued to its number: PW40012345), PartnerWorks, and the abbreviations of hasty notes (um., kontr.).
+# The forms of "umowa", not "umówiony" (arranged) or "umówić".
+_UMOWA = r"um[oó]w(?:a|y|ie|ą|ę|ami|ach|om)?"
 _CONTRACT_LABEL = LabelSearch(
     re.compile(
-        r"(?<![A-Za-z0-9])(?:(?:um[oó]w[^\W\d_]*|kontrak[tc][^\W\d_]*|contract[^\W\d_]*|(?:service\s+)?agreement|"
+        rf"(?<![A-Za-z0-9])(?:(?:{_UMOWA}|kontrak[tc][^\W\d_]*|contracts?(?:_?(?:number|no|nr|id))?|(?:service\s+)?agreement|"
         r"(?-i:PW)|partner\s*works|"
-        r"extreme\s*works)(?![A-Za-z0-9])|(?:(?-i:PW)|um[oó]w[^\W\d_]*|kontrak[tc][^\W\d_]*|contract)(?=4\d{7}(?!\d))"
+        rf"extreme\s*works)(?![A-Za-z0-9])|(?:(?-i:PW)|{_UMOWA}|kontrak[tc][^\W\d_]*|contract)(?=4\d{{7}}(?!\d))"
         r"|(?:um|kontr)\.)",
         re.IGNORECASE,
     ),
@@ -95,8 +109,25 @@ _CONTRACT_LABEL = LabelSearch(
 # PO only in capitals: "po" is the commonest Polish preposition ("Umowa po naszej stronie 40610022").
 _CONTRACT_GAP_BLOCKER_RE = re.compile(
     r"(?<![A-Za-z])(?:(?-i:PO)|P\.O\.|zam[oó]w\w*|order|faktur\w*|invoice|FV|case|GTAC|RMA|zg[lł]osz\w*|ticket|INC|"
-    r"NIP|REGON|KRS|rachun\w*|kont[oa]|account|part|tel\w*|phone|fax|mobile|kom|device|id|IBAN)(?![A-Za-z])",
+    r"NIP|REGON|KRS|rachun\w*|kont[oa]|account|part|tel\w*|phone|fax|mobile|kom|device|id|IBAN|"
+    r"klient\w*|customer|client|ofert\w*|offer|quote|quotation|kart[aęy]|gwarancj\w*|warranty|protok[oó][lł]\w*|"
+    r"protocol|cost\s+cent(?:re|er)|MPK|zleceni\w*|job|work\s+order|vendor|supplier|dostawc\w*|wnios\w*)(?![A-Za-z])",
     re.IGNORECASE,
+)
+# The label answered that there is no number: what follows belongs to something else ("Umowa: brak, oferta …").
+_NO_NUMBER_RE = re.compile(
+    r"(?<![A-Za-z])(?:brak\w*|nie\s+(?:pami[eę]tam|znam\w*|zna|posiadamy|mamy|wiem)|none|n/a|tbc|tbd|unknown|"
+    r"nieznan\w*|do\s+uzupe[lł]nienia)(?![A-Za-z])",
+    re.IGNORECASE,
+)
+# Contracts of another kind: a lease, a job, a sale ("umowa najmu 41200455", "lease agreement no. 41200455").
+_OTHER_KIND_AFTER_RE = re.compile(
+    r"\s+(?:najmu|dzier[zż]awy|leasing\w*|o\s+prac[eę]|zlecenia|kupna|sprzeda[zż]y|licencyjn\w*|poufno[sś]ci|NDA)"
+    r"(?![A-Za-z])",
+    re.IGNORECASE,
+)
+_OTHER_KIND_BEFORE_RE = re.compile(
+    r"(?<![A-Za-z])(?:lease|leasing|rental|employment|purchase|sales|licen[cs]e|non-disclosure|NDA)\s+\Z", re.IGNORECASE
 )
 _CONTRACT_TABLE_GAP_RE = re.compile(r"[\s:|#.\-–]*")  # label and value in neighbouring table cells or lines
 # Words that only qualify the label ("numer umowy serwisowej:", "contract ID:", "kontrakt nr"): they do not stop a
@@ -111,6 +142,7 @@ _CONTRACT_GAP_NUMBERS_RE = re.compile(
     re.IGNORECASE,
 )
 _MAX_CONTRACT_GAP = 40
+_COPULA_GAP_RE = re.compile(r"[\s:]*(?:(?:is|jest|to|was|by[lł]a?)[\s:]*)+", re.IGNORECASE)
 # A number written before its label and pointed at ("40147950 - to nasz nr umowy", "40147950 (umowa serwisowa)",
 # "40147950 is our contract number"): a dash, colon, equals sign or bracket, or a copula, then only words that say
 # whose number it is.
@@ -130,7 +162,9 @@ _PSU_WORD = LabelSearch(
     prefixes=("psu", "zasilacz", "power"),
 )
 _PSU_SERIAL_AFTER_WORD_RE = re.compile(
-    r"[\s:#\-–(]*(?:nr\.?\s*)?\d?[\s:#\-–(]*([A-Za-z]{8}\d{5}[A-Za-z])(?![A-Za-z0-9])", re.IGNORECASE
+    r"(?:[\s:#\-–(]*(?:nr\.?\s*)?\d?[\s:#\-–(]*|(?:[ \t,]+[^\W\d_]+){1,6}[ \t:,]+)([A-Za-z]{8}\d{5}[A-Za-z])"
+    r"(?![A-Za-z0-9])",
+    re.IGNORECASE,
 )
 _PSU_SERIAL_IN_LIST_RE = re.compile(r"([A-Za-z]{8}\d{5}[A-Za-z])(?![A-Za-z0-9])")
 LABEL_SEARCHES = (_SERIAL_LABEL, _CONTRACT_LABEL, _PSU_WORD)
@@ -189,7 +223,8 @@ def _value_after_label(text: str, position: int, *, same_line: bool = False) -> 
             continue
         if _FILLER_WORD_RE.fullmatch(token.group(0)) is None:
             return token
-        if _OTHER_IDENTIFIER_WORD_RE.fullmatch(token.group(0)) or "\n" in gap.group(0):
+        word = token.group(0)
+        if _OTHER_IDENTIFIER_WORD_RE.fullmatch(word) or _NO_VALUE_WORD_RE.fullmatch(word) or "\n" in gap.group(0):
             return None
         position = token.end()
     return None
@@ -207,6 +242,29 @@ def _bullet_items(text: str, value_start: int) -> Iterator[int]:
             return
         yield item.end()
         line_end = text.find("\n", item.end())
+
+
+def _others_labelled_serial(text: str, label: re.Match[str], token: re.Match[str]) -> bool:
+    """The value after a serial label is another maker's: named right before the label or between it and the value,
+    or on the line, which names no Extreme equipment."""
+    if is_distinctive_serial(token.group(0)):
+        return _others_serial(text, token.start(), token.group(0))
+    return (
+        _names_another_vendor(text, label)
+        or _OTHER_VENDOR_RE.search(text, label.end(), token.start()) is not None
+        or _last_named_is_another_maker(text, label.start())
+    )
+
+
+def _last_named_is_another_maker(text: str, position: int) -> bool:
+    """On the line before `position`, another maker is named after the last Extreme product or device word: "The HPE
+    DL360 server also lost its link; its S/N: …", not "Cisco obok, nasz przełącznik: S/N …"."""
+    line_start = text.rfind("\n", 0, position) + 1
+    others = [match.end() for match in _OTHER_VENDOR_RE.finditer(text, line_start, position)]
+    if not others:
+        return False
+    ours = [match.end() for match in _OUR_DEVICE_RE.finditer(text, line_start, position)]
+    return others[-1] > (ours[-1] if ours else -1)
 
 
 def _names_another_vendor(text: str, label: re.Match[str]) -> bool:
@@ -249,8 +307,8 @@ def labelled_serials(text: str, scan: LabelScan | None = None, layout: str | Non
                 if is_labelled_serial(cell) and not _others_serial(text, at, cell)
             ]
         token = _value_after_label(text, label.end(), same_line=column is not None)
-        if token is not None and not is_distinctive_serial(token.group(0)) and _names_another_vendor(text, label):
-            continue  # "UPS APC (S/N AS2214123456)": a serial, but of someone else's device
+        if token is not None and _others_labelled_serial(text, label, token):
+            continue  # "UPS APC (S/N AS2214123456)", "S/N UPS: …": a serial, but of someone else's device
         if token is not None and is_labelled_serial(token.group(0)):
             for start in _bullet_items(text, token.start()):
                 item = _VALUE_TOKEN_RE.match(text, start)
@@ -278,9 +336,11 @@ def _gap_allows_contract(gap: str) -> bool:
     if len(gap) > _MAX_CONTRACT_GAP:
         return False
     rest = _CONTRACT_GAP_NUMBERS_RE.sub(" ", without_label_words)
-    if "\n" in rest or any(ch.isdigit() for ch in rest):
-        return False
-    return _CONTRACT_GAP_BLOCKER_RE.search(rest) is None
+    if ("\n" in rest and not (rest.count("\n") == 1 and _COPULA_GAP_RE.fullmatch(rest))) or any(
+        ch.isdigit() for ch in rest
+    ):
+        return False  # a line break only where a mail client wrapped "Our contract is / 40620298"
+    return _CONTRACT_GAP_BLOCKER_RE.search(rest) is None and _NO_NUMBER_RE.search(rest) is None
 
 
 def _contract_after_label(text: str, label_end: int, *, same_line: bool = False) -> Iterator[Found]:
@@ -332,6 +392,10 @@ def labelled_contracts(text: str, scan: LabelScan | None = None, layout: str | N
     found: list[Found] = []
     columns = ColumnReader(text, layout)
     for label in _CONTRACT_LABEL.finditer(text, scan):
+        if _OTHER_KIND_AFTER_RE.match(text, label.end()) or _OTHER_KIND_BEFORE_RE.search(
+            text, max(0, label.start() - 20), label.start()
+        ):
+            continue
         column = columns.values(label)
         if column is not None:
             found += [(at, m.group(1)) for at, cell in column if (m := _PARTNERWORKS_CELL.fullmatch(cell))]

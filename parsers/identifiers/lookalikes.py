@@ -26,7 +26,12 @@ _FOREIGN_LABEL = (
     r"list\w*\s+przewozow\w*|przesyłk\w*|paczk\w*|nadani[ae]|tracking|waybill|consignment|AWB|GTIN|EAN|UPC|"
     # foreign partners' company and tax registers (Norway, Czechia, Germany, Denmark, the Netherlands, the EU)
     r"org\.?\s*nr|I[ČC]O|DI[ČC]|USt-?Id\w*|HRB|CVR|KVK|VAT(?:\s+(?:ID|No|reg\w*))?|tax\s+id|"
-    r"company\s+(?:no|number|reg\w*)|registration\s+(?:no|number)"
+    r"company\s+(?:no|number|reg\w*)|registration\s+(?:no|number)|"
+    # the reporter's own numbering of things and documents: asset tags, inventory, customer, offer, work order
+    r"asset\s+(?:tag|no|number|id)|inventory\s+(?:tag|no|number)|inw\.|inwentarz[^\W\d_]*|(?:nr|numer|id|kod)\s+klienta|"
+    r"customer\s+(?:no|number|id)|"
+    r"ofert[^\W\d_]*|offer|quote|quotation|cost\s+cent(?:re|er)|MPK|"
+    r"zleceni[^\W\d_]*|work\s+order|job\s+(?:no|number)|vendor\s+(?:no|number|id)"
 )
 # Between such a label and its value only connecting words and punctuation may stand.
 _FILLER = r"(?:[\s:#.()=\-–]|nr\b|no\b|numer\w*|number\b|klienta\b|w\b|in\b|(?-i:PO\b))*"
@@ -43,7 +48,8 @@ _LABELLED_FOREIGN = LabelSearch(
         "faktur", "fv", "invoice", "zam", "order", "po(?![a-z])", r"p\.o\.", "purchase", "case", "gtac", "zg", "rma",
         "ticket", "inc", "device", "id", "list", "przesyłk", "paczk", "nadani", "tracking", "waybill", "consignment",
         "awb", "gtin", "ean", "upc", "org", "ičo", "ico", "dič", "dic", "ust", "hrb", "cvr", "kvk", "vat",
-        "tax", "company", "registration",
+        "tax", "company", "registration", "asset", "inventory", "inw", "nr", "numer", "kod", "customer", "ofert",
+        "offer", "quot", "cost", "mpk", "zlec", "work", "job", "vendor",
     ),
 )  # fmt: skip
 

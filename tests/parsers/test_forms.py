@@ -124,6 +124,32 @@ def test_portal_fields_with_glued_labels_and_a_phone_with_a_note_are_read() -> N
     assert request.reporter.phone == "+48601220419"
 
 
+def test_portal_fields_naming_something_else_give_nothing() -> None:
+    payload = _portal(
+        serial_number="2219G-00145, FortiGate FGT60FTK2109ABCD, nazwa AP w XIQ: KRKAP01PARTER",
+        contract_number="brak (nr klienta 40211873), oferta 40811922",
+    )
+    request = parse_portal(payload, received_at=AT).request
+    assert (request.serial_numbers, request.contract_numbers) == (["2219G-00145"], [])
+
+
+@pytest.mark.parametrize("line", ["escalation", "Eskalacja", "+48 12 25 25 502", "0048122525502"])
+def test_phone_escalation_line_written_in_other_ways(line: str) -> None:
+    assert parse_phone(_call(line=line), received_at=AT).request.escalation is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Prowadzę samochód z włączonym trybem skupienia. Zobaczę Twoją wiadomość, gdy dotrę na miejsce.",
+        "I'm driving with Driving Focus turned on. I'll see your message when I get where I'm going.",
+    ],
+)
+def test_an_automatic_text_message_reply_is_auto_submitted(body: str) -> None:
+    parsed = parse_sms({"MessageSid": "SM1", "From": "+48602118455", "Body": body}, received_at=AT)
+    assert parsed.request.auto_submitted and parsed.notes
+
+
 def test_portal_attachment_file_name_is_searched() -> None:
     attachment = {"filename": "tabliczka_2011G-00289.png", "content_type": "image/png", "content_base64": ""}
     assert parse_portal(_portal(attachments=[attachment]), received_at=AT).request.serial_numbers == ["2011G-00289"]

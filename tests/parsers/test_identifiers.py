@@ -53,6 +53,8 @@ SERIALS_IN_TEXT = [
     ("S/N:\n1. LBNNTMPL21094A\n2. LBNNTMPL21094B\n3. padł też wentylator", ["LBNNTMPL21094A", "LBNNTMPL21094B"]),
     ("zdjęcie: tabliczka_2247G-00563-tyl.jpg", ["2247G-00563"]),  # a word after the dash, in a file name
     ("sn 2240G-00115, umowa40231177", ["2240G-00115"]),  # a list ends at another label glued to its number
+    ("the faulty PSU in the new unit is LBNNTMPL23188D.", ["LBNNTMPL23188D"]),  # words between the PSU and it
+    ("Cisco obok, nasz przełącznik: S/N LBNNTMPL21094K", ["LBNNTMPL21094K"]),  # our device named after the maker
 ]
 
 
@@ -79,6 +81,14 @@ NOT_SERIALS = [
     "rtr-wan-01,Bydgoszcz-HQ,R01,Cisco,ISR4331/K9,FOC2318X05A,IT-00388",  # Cisco's serials have the SLX layout
     "name,manufacturer,serial\nups-r01,APC,AS1923123456\n",  # a row about another maker's device
     "2247G-00563-01",  # a dash and digits continue a longer number
+    # a label with no value, then something else's number
+    "SN nieczytelny - naklejka inwentarzowa UMK2019IT0042",
+    "S/N not readable - asset tag HLX2021NW07 is glued over the label",
+    "S/N - see photo DSC04412 (attached)",
+    # another maker's device: named after the label, or last before it on the line
+    "SN FortiGate'a: FGT60FTK2109ABCD",
+    "nr seryjny UPS: AS1923123456 (APC)",
+    "The HPE DL360 server also lost its link; for the record its S/N: CZ2049ABCD.",
     "Hostname\tS/N\nAB12CD34EF\t\n",  # the first cell below a column's label is another column's
 ]
 
@@ -132,6 +142,8 @@ CONTRACTS_IN_TEXT = [
     ("um.40311907, kontr.40311908", ["40311907", "40311908"]),
     ("kontrakt 40120470 + 40120483", ["40120470", "40120483"]),
     ("Umowy serwisowe:\n- 40144802 (serwerownia A)\n- PW 40144815 (serwerownia B)\n", ["40144802", "40144815"]),
+    ("Our contract is\n40620298.", ["40620298"]),  # a line wrapped by the mail client
+    ('{"contractNumber": "40801120"}', ["40801120"]),
     # a label heading a column names that column's cells only, not the next line's first cell
     ("Invoice  Contract\n40123456  40027719", ["40027719"]),
     ("Ticket\tUmowa\n40111111\t40027720", ["40027720"]),
@@ -173,6 +185,17 @@ NOT_CONTRACTS = [
     "faktura nr 40123457 - umowa serwisowa",
     "zamówienie 40123458 = umowa?",
     "40123459\numowa",
+    # the label answered that there is no number, then another document's number
+    "Numer umowy: nie pamiętam, nasz nr klienta 40211873",
+    "Service contract: none yet; quote 40811922",
+    "Numer umowy: nie posiadamy – karta gwarancyjna 41877320",
+    "Umowa: brak danych; protokół odbioru 41220933",
+    "Contract: TBC (finance), our cost centre 41005520",
+    # contracts of another kind, and words that only start like a contract label
+    "umowa najmu 41200455, umowa leasingu 41300771",
+    "lease agreement no. 41200456",
+    "Elektryk jest umówiony na jutro rano, zlecenie 41230077",
+    "contractor (vendor no. 40018832)",
 ]
 
 
