@@ -31,7 +31,9 @@ _FOREIGN_LABEL = (
     r"asset\s+(?:tag|no|number|id)|inventory\s+(?:tag|no|number)|inw\.|inwentarz[^\W\d_]*|(?:nr|numer|id|kod)\s+klienta|"
     r"customer\s+(?:no|number|id)|"
     r"ofert[^\W\d_]*|offer|quote|quotation|cost\s+cent(?:re|er)|MPK|"
-    r"zleceni[^\W\d_]*|work\s+order|job\s+(?:no|number)|vendor\s+(?:no|number|id)"
+    r"zleceni[^\W\d_]*|work\s+order|job\s+(?:no|number)|vendor\s+(?:no|number|id)|"
+    # Cisco's own output names its serial so (its serials have the SLX/IronWare shape)
+    r"processor\s+board\s+id"
 )
 # Between such a label and its value only connecting words and punctuation may stand.
 _FILLER = r"(?:[\s:#.()=\-–]|nr\b|no\b|numer\w*|number\b|klienta\b|w\b|in\b|(?-i:PO\b))*"
@@ -49,7 +51,7 @@ _LABELLED_FOREIGN = LabelSearch(
         "ticket", "inc", "device", "id", "list", "przesyłk", "paczk", "nadani", "tracking", "waybill", "consignment",
         "awb", "gtin", "ean", "upc", "org", "ičo", "ico", "dič", "dic", "ust", "hrb", "cvr", "kvk", "vat",
         "tax", "company", "registration", "asset", "inventory", "inw", "nr", "numer", "kod", "customer", "ofert",
-        "offer", "quot", "cost", "mpk", "zlec", "work", "job", "vendor",
+        "offer", "quot", "cost", "mpk", "zlec", "work", "job", "vendor", "processor",
     ),
 )  # fmt: skip
 

@@ -89,6 +89,7 @@ NOT_SERIALS = [
     "SN FortiGate'a: FGT60FTK2109ABCD",
     "nr seryjny UPS: AS1923123456 (APC)",
     "The HPE DL360 server also lost its link; for the record its S/N: CZ2049ABCD.",
+    "Processor board ID FDO2231A1BC",  # Cisco's show version
     "Hostname\tS/N\nAB12CD34EF\t\n",  # the first cell below a column's label is another column's
 ]
 
