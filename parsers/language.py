@@ -27,6 +27,7 @@ _HISTORY_START_RE = re.compile(
 # IGNORECASE also matches these four characters to ASCII letters (İ ı to i, ſ to s, the Kelvin sign to k), which
 # lower() does not do: a text holding one is always searched.
 _HISTORY_START_NEEDS = ("--", "pisze", "napisa", "wrote", "od:", "from:")
+_PASTE_BANNER_RE = re.compile(r"^[ \t]*-{3,}[ \t]*[^\s-][^\n]{0,60}?[ \t]-{3,}[ \t]*$", re.MULTILINE)
 _QUOTED_LINE_RE = re.compile(r"^[ \t]*>.*$\n?", re.MULTILINE)
 # CLI output: aligned `key   : value` lines and prompts carry English words that say nothing about the writer.
 # A prompt is `\S+[#>]` (two or more non-blanks ending in # or >), written so that a long token is not given back one
@@ -114,8 +115,15 @@ def language_scores(text: str) -> tuple[int, int]:
 
 
 def detect_language(text: str, *, default: Language = "pl") -> Language:
-    """`pl` or `en` for the reporter's own part of `text`; `default` when it says too little or is even."""
-    polish, english = language_scores(reporters_own_text(text))
+    """`pl` or `en` for the reporter's own part of `text`; `default` when it says too little or is even.
+
+    Text below a banner of dashes ("----- GTAC -----", "---- log ----") was pasted from elsewhere: when the
+    reporter wrote something above it, that decides.
+    """
+    own = reporters_own_text(text)
+    if "---" in own and (banner := _PASTE_BANNER_RE.search(own)) and language_scores(own[: banner.start()]) != (0, 0):
+        own = own[: banner.start()]
+    polish, english = language_scores(own)
     if polish == english:
         return default
     return "pl" if polish > english else "en"

@@ -16,6 +16,9 @@ POLISH = [
     "Przekazuję niżej.\n\n-----Original Message-----\nFrom: GTAC\nDear customer, the replacement is approved and "
     "will be shipped to you today. Please return the unit.",
     "Padl sw na hali 2, sn 2240g-00121, um. 40231188. Pls oddzwon asap",  # typed without diacritics
+    # a note above what was pasted below a banner of dashes
+    "Przesyłam odpowiedź z GTAC poniżej, proszę o decyzję.\n\n----- GTAC -----\nDear customer, the replacement is "
+    "approved and will be shipped to you today. Please return the faulty unit within 10 days. Thanks and regards",
 ]
 ENGLISH = [
     "Hi, AP305C sn 03052110070714 offline since morning, contract 40111392. Pls call back. Tom",
