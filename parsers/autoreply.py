@@ -52,6 +52,7 @@ _ABSENCE = re.compile(
 _REDIRECT = re.compile(
     r"w\s+(?:sprawach\s+pilnych|pilnych\s+sprawach|pilnej\s+sprawie)|prosz[eę]\s+o\s+kontakt|prosimy\s+o\s+kontakt"
     r"|wracam|powr[oó]c[eę]|do\s+dnia|bez\s+dost[eę]pu|nie\s+odpowiada[cć]|do\s+not\s+reply|please\s+contact"
+    r"|niecierpi[aą]cych\s+zw[lł]oki|sprawdzam\s+(?:\w+\s+)?sporadycznie"
     r"|nie\s+odczytuj\w*|nie\s+(?:s[aą]\s+)?przekazywan\w*|prosz[eę]\s+(?:pisa[cć]|kierowa[cć])"
     r"|ograniczonym\s+dost[eę]pem|urgent|until|return(?:ing)?\s+on|back\s+(?:on|in)|limited\s+access|no\s+access",
     re.IGNORECASE,
@@ -93,14 +94,13 @@ _PHONE_AUTO_REPLY_NEEDS = ("samoch", "driving", "focus", "skupienia", "przeszkad
 
 
 def text_message_auto_reply_reason(body: str) -> str | None:
-    """Why an SMS body is a phone's or a system's automatic answer, or None for a person's message."""
+    """Why an SMS body is a phone's or a system's automatic answer, or None for a person's message. Absence wording
+    alone does not tell here: people text "od jutra jestem na urlopie, dzwońcie do Pawła" about a fault."""
     text = body.strip()
     if len(text) > _SHORT_TEXT_CHARS:
         return None
     if may_hold_any(text, _PHONE_AUTO_REPLY_NEEDS) and _PHONE_AUTO_REPLY.search(text):
         return "automatic text-message reply (driving or do-not-disturb mode)"
-    if may_hold_any(text, _ABSENCE_NEEDS) and _ABSENCE.search(text) and _REDIRECT.search(text):
-        return "out-of-office wording"
     if may_hold_any(text, _MACHINE_NOTICE_NEEDS) and _MACHINE_NOTICE.search(text):
         return "automatic notice wording"
     return None

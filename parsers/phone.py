@@ -87,18 +87,16 @@ _NOT_PHONES_FROM_DIGIT_RE = re.compile(
     )
     + ")"
 )
-# A fax is no way to reach a person (tel/fax is).
-_FAX_RE = re.compile(
-    r"[Ff](?<!/[Ff])(?:[Aa][Xx]\.?:?|(?<![A-Za-z][Ff]):)[ \t]*[+\d(][\d \xa0()\-]{7,}"  # "Fax: …", "F: …"
-)
+# A fax is no way to reach a person (tel/fax is): "Fax: …", "Faks: …", "F: …".
+_FAX_RE = re.compile(r"[Ff](?<!/[Ff])(?:[Aa](?:[Xx]|[Kk][Ss])\.?:?|(?<![A-Za-z][Ff]):)[ \t]*[+\d(][\d \xa0()\-]{7,}")
 # Counters of device output are no numbers to call: "sysUpTime.0 = 412345678", "Timeticks: (412345678)".
 _COUNTER_RE = re.compile(
     r"(?i:uptime|timeticks|counter\w*|octets|packets|pkts|bytes|errors|drops)[^\n\d]{0,30}[\d(][\d ()]*"
 )
 # Where a signature begins: a closing salutation on a line of its own.
 _CLOSING_RE = re.compile(
-    r"^[ \t]*(?:(?:serdecznie\s+|gor[aą]co\s+)?pozdrawiam\w*|pozdrowienia|pozdr|z\s+powa[zż]aniem|"
-    r"z\s+wyrazami\s+szacunku|serdeczno[sś]ci|dzi[eę]kuj[eę]\w*|"
+    r"^[ \t]*(?:(?:serdecznie\s+|gor[aą]co\s+)?pozdrawiam\w*|(?:[lł][aą]cz[eę]\s+)?pozdrowienia|z\s+pozdrowieniami|"
+    r"pozdr|z\s+powa[zż]aniem|z\s+wyrazami\s+szacunku|serdeczno[sś]ci|dzi[eę]kuj[eę]\w*|"
     r"(?:best\s+|kind\s+|warm\s+)?regards|all\s+the\s+best|best|cheers|thanks?(?:\s+you)?|sincerely|br|"
     r"mit\s+freundlichen\s+gr[uü](?:ß|ss)en|s\s+pozdravem|med\s+vennlig\s+hilsen)\b[^\n]{0,30}$",
     re.IGNORECASE | re.MULTILINE,

@@ -18,7 +18,7 @@ _REPLY_PREFIX = re.compile(
 _ESCALATION = re.compile(
     r"(?<![a-ząćęłńóśźż])(?:eskalacj[aiąeę]|eskalacyjn\w*|escalation|(?:please|pls|kindly)\s+escalate|"
     r"eskaluj(?:cie|emy|ę)?\b|z?eskalowani[aeu]\b|escalate(?=\s*[:!])|\Aescalate\b|"
-    r"z?eskalowa[cć]\s+do\b|escalate\s+to\b|"
+    r"z?eskalowa[cć]\s+do\b|escalate\s+to\b|(?:need|needs|want|get|have)\s+(?:(?:this|it|that|the\s+\w+)\s+)?escalated\b|"
     r"(?:prosz[eę]|prosimy)\s+(?:o\s+)?(?:eskalowa[cć]|zeskalowa[cć]))",
     re.IGNORECASE,
 )
@@ -32,7 +32,7 @@ _CONDITIONAL = re.compile(
 # A future, a possibility or a negation only holds within its own part of the subject: "no escalation needed", "bez
 # eskalacji", but "No PoE, escalation request" and "Bez sieci, prośba o eskalację" ask for it.
 _MODAL_OR_NEGATION = re.compile(
-    r"(?<![a-ząćęłńóśźż])(?:will|would|may|might|b[eę]dzie(?:my)?|no|bez|de-?|do\s+not|don'?t|odwo[lł]\w*|wycof\w*|"
+    r"(?<![a-ząćęłńóśźż])(?:will|would|may|might|b[eę]dzie(?:my)?|no|bez|de-?|do\s+not|don'?t|odwo[lł]\w*|wycof\w*|rezygnuj\w*|rezygnacj\w*|"
     r"anul\w*|cancel\w*|withdraw\w*|"
     r"nie\s+(?:trzeba|nale[zż]y|potrzeba|musimy|musicie|ma\s+potrzeby))\s*(?:\S+\s+){0,4}$",
     re.IGNORECASE,

@@ -49,13 +49,13 @@ _NO_VALUE_WORD_RE = re.compile(
 )
 # ... and what may stand around a value or close a label: quotes, emphasis, brackets (`SN "…"`, `S/N: *…*`,
 # `numer seryjny „…”`, `(Ps#1 Serial Number): …`).
-_GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–\"'*„“”«»\[()]*")
+_GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–•·\"'*„“”«»\[()]*")
 _VALUE_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 # Between the values of a list, a short note in brackets may follow each ("40166320 (SP nr 3) i 40166333").
 _NOTE = r"(?:[ \t]*\([^()\n]{0,40}\))?"
 _LIST_SEPARATOR_RE = re.compile(rf"{_NOTE}\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", re.IGNORECASE)
 # A list of one value per line under its label: "- LBNNTMPL21094K (serwerownia A)", "2. 40144815".
-_BULLET_RE = re.compile(r"[ \t]*(?:[-*•·–]|\d{1,2}[.)]|[a-z]\))[ \t]+", re.IGNORECASE)
+_BULLET_RE = re.compile(r"[ \t]*(?:[-*•·–▪◦][ \t]*|(?:\d{1,2}[.)]|[a-z]\))[ \t]+)", re.IGNORECASE)
 _MAX_BULLETS = 100
 _NUMBERED_ITEM_RE = re.compile(r"\d{1,2}[.)][ \t]+")
 # A list ends at a token that opens with another identifier's label, glued to its number ("umowa40231177").
@@ -129,7 +129,7 @@ _OTHER_KIND_AFTER_RE = re.compile(
 _OTHER_KIND_BEFORE_RE = re.compile(
     r"(?<![A-Za-z])(?:lease|leasing|rental|employment|purchase|sales|licen[cs]e|non-disclosure|NDA)\s+\Z", re.IGNORECASE
 )
-_CONTRACT_TABLE_GAP_RE = re.compile(r"[\s:|#.\-–]*")  # label and value in neighbouring table cells or lines
+_CONTRACT_TABLE_GAP_RE = re.compile(r"[\s:|#.\-–•·*]*")  # label and value in neighbouring table cells or lines
 # Words that only qualify the label ("numer umowy serwisowej:", "contract ID:", "kontrakt nr"): they do not stop a
 # value on the next line. `id` only right after the label, where it names the contract's own number.
 _CONTRACT_LABEL_WORDS_RE = re.compile(
@@ -142,7 +142,7 @@ _CONTRACT_GAP_NUMBERS_RE = re.compile(
     re.IGNORECASE,
 )
 _MAX_CONTRACT_GAP = 40
-_COPULA_GAP_RE = re.compile(r"[\s:]*(?:(?:is|jest|to|was|by[lł]a?)[\s:]*)+", re.IGNORECASE)
+_COPULA_GAP_RE = re.compile(r"[\s:,]*(?:(?:is|jest|to|was|by[lł]a?)[\s:,]*)*", re.IGNORECASE)
 # A number written before its label and pointed at ("40147950 - to nasz nr umowy", "40147950 (umowa serwisowa)",
 # "40147950 is our contract number"): a dash, colon, equals sign or bracket, or a copula, then only words that say
 # whose number it is.
@@ -158,11 +158,11 @@ _PARTNERWORKS_CELL = re.compile(rf"(?:PW)?({PARTNERWORKS_CONTRACT})")
 # A power supply named without a serial label ("padł zasilacz LBNNTMPL22183D", "PSU LBNNTMPL24093D"): believed only
 # for the VOSS power-supply serial's own shape, eight letters, five digits and a letter, right after the word.
 _PSU_WORD = LabelSearch(
-    re.compile(r"(?<![A-Za-z0-9])(?:psu|zasilacz\w*|power\s+suppl(?:y|ies))(?![A-Za-z])", re.IGNORECASE),
+    re.compile(r"(?<![A-Za-z0-9])(?:psus?|zasilacz\w*|power\s+suppl(?:y|ies))(?![A-Za-z])", re.IGNORECASE),
     prefixes=("psu", "zasilacz", "power"),
 )
 _PSU_SERIAL_AFTER_WORD_RE = re.compile(
-    r"(?:[\s:#\-–(]*(?:nr\.?\s*)?\d?[\s:#\-–(]*|(?:[ \t,]+[^\W\d_]+){1,6}[ \t:,]+)([A-Za-z]{8}\d{5}[A-Za-z])"
+    r"(?:[\s:#\-–•·*(]*(?:nr\.?\s*)?\d?[\s:#\-–•·*(]*|(?:[\s,]+[^\W\d_]+){1,10}[\s:,]+)([A-Za-z]{8}\d{5}[A-Za-z])"
     r"(?![A-Za-z0-9])",
     re.IGNORECASE,
 )

@@ -98,6 +98,7 @@ def test_ordinary_subjects_are_people(subject: str) -> None:
         "I'm OOO until Monday 23 March with very limited access to email.",
         "I am at a conference until Friday. Please contact it@example.com",
         "Przebywam na zwolnieniu lekarskim i nie odczytuję poczty.",
+        "Jestem w delegacji, pocztę sprawdzam tylko sporadycznie.",
     ],
 )
 def test_more_out_of_office_wordings(text: str) -> None:

@@ -146,8 +146,15 @@ def test_phone_escalation_line_written_in_other_ways(line: str) -> None:
     ],
 )
 def test_an_automatic_text_message_reply_is_auto_submitted(body: str) -> None:
+    """A driving mode's answer; a person writing that they are away from tomorrow is a person (next test)."""
     parsed = parse_sms({"MessageSid": "SM1", "From": "+48602118455", "Body": body}, received_at=AT)
     assert parsed.request.auto_submitted and parsed.notes
+
+
+def test_a_person_texting_about_their_holiday_is_a_person() -> None:
+    body = "Od jutra jestem na urlopie. W sprawie switcha S/N 2319G-00788 proszę dzwonić do Pawła: 603 118 402."
+    parsed = parse_sms({"MessageSid": "SM2", "From": "+48602118455", "Body": body}, received_at=AT)
+    assert not parsed.request.auto_submitted
 
 
 def test_portal_attachment_file_name_is_searched() -> None:

@@ -55,6 +55,8 @@ SERIALS_IN_TEXT = [
     ("sn 2240G-00115, umowa40231177", ["2240G-00115"]),  # a list ends at another label glued to its number
     ("the faulty PSU in the new unit is LBNNTMPL23188D.", ["LBNNTMPL23188D"]),  # words between the PSU and it
     ("Cisco obok, nasz przełącznik: S/N LBNNTMPL21094K", ["LBNNTMPL21094K"]),  # our device named after the maker
+    ("PSU serial numbers:\n• LBNNTMPL22311C – rack 1\n• LBNNTMPL22318C – rack 2", ["LBNNTMPL22311C", "LBNNTMPL22318C"]),
+    ("both PSUs: LBNNTMPL22190E and LBNNTMPL22190F", ["LBNNTMPL22190E", "LBNNTMPL22190F"]),
 ]
 
 
@@ -144,6 +146,8 @@ CONTRACTS_IN_TEXT = [
     ("kontrakt 40120470 + 40120483", ["40120470", "40120483"]),
     ("Umowy serwisowe:\n- 40144802 (serwerownia A)\n- PW 40144815 (serwerownia B)\n", ["40144802", "40144815"]),
     ("Our contract is\n40620298.", ["40620298"]),  # a line wrapped by the mail client
+    ("PartnerWorks contract, number\n40620355.", ["40620355"]),
+    ("Service contracts:\n• 40150212 (site A)\n• 40150225 (site B)", ["40150212", "40150225"]),
     ('{"contractNumber": "40801120"}', ["40801120"]),
     # a label heading a column names that column's cells only, not the next line's first cell
     ("Invoice  Contract\n40123456  40027719", ["40027719"]),

@@ -64,6 +64,8 @@ SIGNATURES = [
     ("Jan\nkom:604 117 352", "+48604117352"),  # a colon glued to the label
     ("Dzwoń do Marka: 601 998 221.\n\nSerdecznie pozdrawiam\nJan\ntel. 61 426 57 03", "+48614265703"),
     ("Call our NOC: +48 22 100 20 30.\n\nAll the best,\nJohn\n+48 512 447 930", "+48512447930"),
+    ("Jan\nTel.: (58) 344 10 20\nFaks: (58) 344 10 29", "+48583441020"),  # the Polish spelling of fax
+    ("Marek: 601 998 221.\n\nŁączę pozdrowienia\nJan\ntel. 33 815 20 70", "+48338152070"),
     ("Jan\ntel. 601 118 342, fax (89) 646 21 09", "+48601118342"),  # a fax with a bracketed area code
     ("Jan\ntel. 22.614.09.32", "+48226140932"),  # a landline in four dotted groups: 614 is no address's part
     ("Jan\ntel. 61.852.14.09.", "+48618521409"),

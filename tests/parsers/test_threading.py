@@ -50,6 +50,7 @@ def test_prefixes_are_stripped() -> None:
         "Prośba o zeskalowanie zgłoszenia",
         "PILNE – eskalować do 2 linii: rdzeń 57",  # the verb with where to
         "URGENT - escalate to L2 / X690 core down",
+        "Need this escalated to L3 today - VSP 7400 down",
         "ESCALATE: core down",
         "Escalate core switch outage",
         "Eskalacja potrzebna pilnie",
@@ -74,6 +75,7 @@ def test_explicit_escalation(subject: str) -> None:
         "Nie trzeba eskalować do producenta",
         "Do not escalate to GTAC yet",
         "Re: [HZ-2026-000123] Odwołujemy eskalację – przełącznik działa",  # withdrawn before the word
+        "Re: [HZ-2026-000124] Rezygnujemy z eskalacji",
         "Aktualizacja macierzy eskalacji – II kwartał 2026",  # the word names something else
         "Escalation matrix update - Poznan warehouse",
         "Zmiana osób w ścieżce eskalacyjnej",
