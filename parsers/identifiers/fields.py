@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from parsers.identifiers.lookalikes import mask_lookalikes
-from parsers.identifiers.shapes import contract_shape, is_distinctive_serial, is_labelled_serial
+from parsers.identifiers.shapes import OTHER_MAKERS, contract_shape, is_distinctive_serial, is_labelled_serial
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-/.#][A-Za-z0-9]+)*")
 # A label glued to the value it names (`SN#2301G-00452`, `S/N.2214G-00417`, `PW-40146290`): the separators also join
@@ -21,9 +21,7 @@ _GLUED_CONTRACT_LABEL_RE = re.compile(r"(?:pw|um[oó]w[^\W\d_]*|kontrakt[^\W\d_]
 _GLUED_SERIAL_LABEL_RE = re.compile(r"(?:s/n|sn)(?=\d)", re.IGNORECASE)
 _WORD_BEFORE_RE = re.compile(r"([^\W\d_]+)[ \t:#.'’]*\Z")
 _SOMETHING_ELSE_RE = re.compile(
-    r"APC|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|Synology|QNAP|Lenovo|"
-    r"Supermicro|Zyxel|Netgear|Sophos|Meraki|UPS|XIQ|nazwa|name|hostname|host|klienta|customer|oferta|offer|quote",
-    re.IGNORECASE,
+    rf"{OTHER_MAKERS}|Meraki|UPS|XIQ|nazwa|name|hostname|host|klienta|customer|oferta|offer|quote", re.IGNORECASE
 )
 
 

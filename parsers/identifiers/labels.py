@@ -7,11 +7,13 @@ The text given here has already had its look-alikes blanked (lookalikes.py). Eve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from parsers.identifiers.columns import ColumnReader
 from parsers.identifiers.shapes import (
+    EXTREME_NAMES,
     HEZO_CONTRACT_RE,
+    OTHER_MAKERS,
     PARTNERWORKS_CONTRACT,
     PARTNERWORKS_CONTRACT_RE,
     is_distinctive_serial,
@@ -63,30 +65,19 @@ _GLUED_OTHER_LABEL_RE = re.compile(r"(?:um[oó]w|kontrak|contract|pw|po|fv|inv|r
 _MAX_FILLER_WORDS = 4
 # Other makers' equipment: a serial label right after one of these names their serial, unless the value has an
 # Extreme shape of its own.
-_OTHER_VENDOR_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:APC|UPS|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|"
-    r"Synology|QNAP|Lenovo|Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto)(?![A-Za-z0-9])",
-    re.IGNORECASE,
-)
+_OTHER_VENDOR_RE = re.compile(rf"(?<![A-Za-z0-9])(?:UPS|{OTHER_MAKERS})(?![A-Za-z0-9])", re.IGNORECASE)
 _VENDOR_WINDOW = 20  # "UPS APC (S/N …": the maker stands right before the label
 # A line (a sentence, an inventory row) that names only another maker's equipment: a serial on it whose shape other
 # makers share is theirs ("rtr-wan-01,Cisco,ISR4331/K9,FOC2318X05A"). "UPS" is no maker: a UPS fails beside a switch.
-_OTHER_MAKER_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:APC|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|"
-    r"Synology|QNAP|Lenovo|Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto|Meraki|Catalyst)(?![A-Za-z0-9])",
-    re.IGNORECASE,
-)
+_OTHER_MAKER_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{OTHER_MAKERS}|Meraki|Catalyst)(?![A-Za-z0-9])", re.IGNORECASE)
 # Words for the equipment a report is about: Extreme's names and models, and device words.
 _OUR_DEVICE_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:extreme\w*|exos|voss|slx|mlx\w*|ironware|brocade|vsp|vdx|summit|ers|x\d{3}\w*|\d{4}[a-z]?-\d{2}\w*|"
-    r"ap\d{3}\w*|switch\w*|prze[lł][aą]czni\w*|stack\w*|ap|access\s+points?|punkt\w*\s+dost[eę]pow\w*|zasilacz\w*|"
-    r"psu|modu[lł]\w*|module)(?![A-Za-z0-9])",
+    rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\w*|prze[lł][aą]czni\w*|stack\w*|ap|access\s+points?|"
+    r"punkt\w*\s+dost[eę]pow\w*|zasilacz\w*|psu|modu[lł]\w*|module)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
 _EXTREME_NAME_RE = re.compile(
-    r"(?<![A-Za-z0-9])(?:extreme\w*|exos|voss|slx|mlx\w*|ironware|brocade|vsp|vdx|summit|ers|switch\s+engine|"
-    r"fabric\s+engine|x\d{3}\w*|\d{4}[a-z]?-\d{2}\w*|ap\d{3}\w*)(?![A-Za-z0-9])",
-    re.IGNORECASE,
+    rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\s+engine|fabric\s+engine)(?![A-Za-z0-9])", re.IGNORECASE
 )
 # Which of several units the label is about ("numer seryjny zasilacza nr 2:", "S/N PSU2:"): skipped like a word.
 _UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
@@ -230,18 +221,24 @@ def _value_after_label(text: str, position: int, *, same_line: bool = False) -> 
     return None
 
 
-def _bullet_items(text: str, value_start: int) -> Iterator[int]:
-    """Where the items of the following lines start, when the value at `value_start` opens a bulleted line."""
+def _bullet_items(
+    text: str, value_start: int, item: re.Pattern[str], accept: Callable[[str], bool] = bool
+) -> Iterator[re.Match[str]]:
+    """The items of the following bulleted lines, each matched by `item` and accepted, when the value at
+    `value_start` opens a bulleted line; up to the first line that is no such item."""
     line_start = text.rfind("\n", 0, value_start) + 1
     if _BULLET_RE.fullmatch(text, line_start, value_start) is None:
         return
     line_end = text.find("\n", value_start)
     for _ in range(_MAX_BULLETS):
-        item = _BULLET_RE.match(text, line_end + 1) if line_end >= 0 else None
-        if item is None:
+        bullet = _BULLET_RE.match(text, line_end + 1) if line_end >= 0 else None
+        if bullet is None:
             return
-        yield item.end()
-        line_end = text.find("\n", item.end())
+        value = item.match(text, bullet.end())
+        if value is None or not accept(value.group(0)):
+            return
+        yield value
+        line_end = text.find("\n", bullet.end())
 
 
 def _others_labelled_serial(text: str, label: re.Match[str], token: re.Match[str]) -> bool:
@@ -279,10 +276,8 @@ def psu_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     for word in _PSU_WORD.finditer(text, scan):
         value = _PSU_SERIAL_AFTER_WORD_RE.match(text, word.end())
         if value is not None:
-            for start in _bullet_items(text, value.start(1)):
-                if (item := _PSU_SERIAL_IN_LIST_RE.match(text, start)) is None:
-                    break
-                found.append((item.start(1), item.group(1).upper()))
+            items = _bullet_items(text, value.start(1), _PSU_SERIAL_IN_LIST_RE)
+            found += [(item.start(1), item.group(1).upper()) for item in items]
         while value is not None:  # and the list it opens: "oba zasilacze: LBNNTMPL22190C i LBNNTMPL22190D"
             found.append((value.start(1), value.group(1).upper()))
             separator = _LIST_SEPARATOR_RE.match(text, value.end())
@@ -310,11 +305,8 @@ def labelled_serials(text: str, scan: LabelScan | None = None, layout: str | Non
         if token is not None and _others_labelled_serial(text, label, token):
             continue  # "UPS APC (S/N AS2214123456)", "S/N UPS: …": a serial, but of someone else's device
         if token is not None and is_labelled_serial(token.group(0)):
-            for start in _bullet_items(text, token.start()):
-                item = _VALUE_TOKEN_RE.match(text, start)
-                if item is None or not is_labelled_serial(item.group(0)):
-                    break
-                found.append((item.start(), item.group(0).upper()))
+            items = _bullet_items(text, token.start(), _VALUE_TOKEN_RE, is_labelled_serial)
+            found += [(item.start(), item.group(0).upper()) for item in items]
         while token is not None and is_labelled_serial(token.group(0)):
             found.append((token.start(), token.group(0).upper()))
             separator = _LIST_SEPARATOR_RE.match(text, token.end())
@@ -360,9 +352,7 @@ def _contract_after_label(text: str, label_end: int, *, same_line: bool = False)
         while (more := _CONTRACT_LIST_RE.match(text, position)) is not None:
             yield more.start(1), more.group(1)
             position = more.end()
-        for start in _bullet_items(text, candidate.start()):
-            if (item := _CONTRACT_ITEM_RE.match(text, start)) is None:
-                break
+        for item in _bullet_items(text, candidate.start(), _CONTRACT_ITEM_RE):
             yield item.start(1), item.group(1)
         return
 

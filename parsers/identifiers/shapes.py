@@ -88,6 +88,16 @@ def is_distinctive_serial(value: str) -> bool:
     return not (upper.isdigit() and looks_like_timestamp(upper))
 
 
+OTHER_MAKERS = (
+    r"APC|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|Synology|QNAP|Lenovo|"
+    r"Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto"
+)
+"""Makers of equipment beside Extreme's in a report, whose serials are not ours (an alternation, no groups)."""
+EXTREME_NAMES = (
+    r"extreme\w*|exos|voss|slx|mlx\w*|ironware|brocade|vsp|vdx|summit|ers|x\d{3}\w*|\d{4}[a-z]?-\d{2}\w*|ap\d{3}\w*"
+)
+"""Extreme's names, platforms and model numbers as written in reports (lower case, for IGNORECASE patterns)."""
+
 _SERIAL_SHAPES_OTHERS_DO_NOT_SHARE = re.compile(rf"{EXOS_SERIAL}|{VOSS_SERIAL}|{AP_SERIAL}")
 
 
