@@ -55,7 +55,12 @@ _GAP_PUNCTUATION_RE = re.compile(r"[\s:#.=>|\-–•·\"'*„“”«»\[()]*")
 _VALUE_TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 # Between the values of a list, a short note in brackets may follow each ("40166320 (SP nr 3) i 40166333").
 _NOTE = r"(?:[ \t]*\([^()\n]{0,40}\))?"
-_LIST_SEPARATOR_RE = re.compile(rf"{_NOTE}\s*(?:,|;|/|\+|&|\bi\b|\boraz\b|\band\b)\s*", re.IGNORECASE)
+# A replacement's values may be told apart by a word ("stary S/N …, nowy - …", "old: …, new: …").
+_LIST_SEPARATOR_RE = re.compile(
+    rf"{_NOTE}\s*(?:,|;|/|\+|&|->|→|\bi\b|\boraz\b|\band\b)\s*"
+    r"(?:(?:now[ayei]\w*|star[ayei]\w*|new|old|replacement|zamiennik\w*)(?![A-Za-z])[\s:=\-–]*)?",
+    re.IGNORECASE,
+)
 # A list of one value per line under its label: "- LBNNTMPL21094K (serwerownia A)", "2. 40144815".
 _BULLET_RE = re.compile(r"[ \t]*(?:[-*•·–▪◦][ \t]*|(?:\d{1,2}[.)]|[a-z]\))[ \t]+)", re.IGNORECASE)
 _MAX_BULLETS = 100
@@ -79,6 +84,9 @@ _OUR_DEVICE_RE = re.compile(
 _EXTREME_NAME_RE = re.compile(
     rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\s+engine|fabric\s+engine)(?![A-Za-z0-9])", re.IGNORECASE
 )
+# A line of a device record: a short key, then its value ("Model: Cisco C9200", "Urządzenie - Dell R740").
+_FIELD_LINE_RE = re.compile(r"[ \t>*•·-]*[^\W\d_][^\n:=\t]{0,30}(?::|=|\t| - )")
+_MAX_RECORD_LINES = 4
 # Which of several units the label is about ("numer seryjny zasilacza nr 2:", "S/N PSU2:"): skipped like a word.
 _UNIT_INDEX_RE = re.compile(r"(?:psu|ps|slot|unit)?#?\d{1,2}", re.IGNORECASE)
 
@@ -146,18 +154,16 @@ _POINTER_TO_LABEL_RE = re.compile(
 _WORD_BEFORE_NUMBER_RE = re.compile(r"([^\W\d_]+)\.?[ \t:#]*(?:(?:nr|no|numer\w*|number)\.?[ \t:#]*)?\Z", re.IGNORECASE)
 _GLUED_CONTRACT_RE = re.compile(rf"{PARTNERWORKS_CONTRACT}(?![A-Za-z0-9/-]|[.,]\d)")
 _PARTNERWORKS_CELL = re.compile(rf"(?:PW)?({PARTNERWORKS_CONTRACT})")
-# A power supply named without a serial label ("padł zasilacz LBNNTMPL22183D", "PSU LBNNTMPL24093D"): believed only
-# for the VOSS power-supply serial's own shape, eight letters, five digits and a letter, right after the word.
+# A power supply named without a serial label ("padł zasilacz LBNNTMPL22183D", "PSU LBNNTMPL24093D", or the serial a
+# paragraph further on): the VOSS power-supply serial's own shape, eight letters, five digits and a letter, is
+# believed anywhere in a text that names a power supply.
 _PSU_WORD = LabelSearch(
     re.compile(r"(?<![A-Za-z0-9])(?:psus?|zasilacz\w*|power\s+suppl(?:y|ies))(?![A-Za-z])", re.IGNORECASE),
     prefixes=("psu", "zasilacz", "power"),
 )
-_PSU_SERIAL_AFTER_WORD_RE = re.compile(
-    r"(?:[\s:#\-–•·*(]*(?:nr\.?\s*)?\d?[\s:#\-–•·*(]*|(?:[\s,]+[^\W\d_]+){1,10}[\s:,]+)([A-Za-z]{8}\d{5}[A-Za-z])"
-    r"(?![A-Za-z0-9])",
-    re.IGNORECASE,
-)
-_PSU_SERIAL_IN_LIST_RE = re.compile(r"([A-Za-z]{8}\d{5}[A-Za-z])(?![A-Za-z0-9])")
+# Found from its digits (the regex engine skips ahead to a digit), the eight letters looked back at.
+_PSU_LETTERS = 8
+_PSU_SERIAL_FROM_DIGIT_RE = re.compile(r"[0-9](?<=(?<![A-Za-z0-9])[A-Za-z]{8}[0-9])[0-9]{4}[A-Za-z](?![A-Za-z0-9])")
 LABEL_SEARCHES = (_SERIAL_LABEL, _CONTRACT_LABEL, _PSU_WORD)
 """The label searches of this module, for a LabelGroup that scans a text once for them and others."""
 _CONTRACT_LIST_RE = re.compile(
@@ -176,9 +182,38 @@ def _on_another_makers_line(text: str, position: int) -> bool:
     )
 
 
+def _record_names_another_maker(text: str, position: int) -> bool:
+    """The line at `position` names no equipment, and the field lines right above it, back to the previous serial
+    line, name another maker and nothing of Extreme's: a device record ("Model: Cisco C9200" over "S/N: …")."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line_end = text.find("\n", position)
+    line_end = len(text) if line_end < 0 else line_end
+    if _OTHER_MAKER_RE.search(text, line_start, line_end) or _OUR_DEVICE_RE.search(text, line_start, line_end):
+        return False
+    names_another = False
+    end = line_start - 1
+    for _ in range(_MAX_RECORD_LINES):
+        if end <= 0:
+            break
+        start = text.rfind("\n", 0, end) + 1
+        if _FIELD_LINE_RE.match(text, start, end) is None or _SERIAL_LABEL.exact.search(text, start, end):
+            break
+        if _EXTREME_NAME_RE.search(text, start, end):
+            return False
+        if _OTHER_MAKER_RE.search(text, start, end):
+            names_another = True
+        elif _OUR_DEVICE_RE.search(text, start, end):
+            return False  # "Urządzenie: przełącznik rdzeniowy": a device no other maker is named for
+        end = start - 1
+    return names_another
+
+
 def _others_serial(text: str, position: int, value: str) -> bool:
-    """`value`, found at `position`, has a shape other makers share and stands on a line about their equipment."""
-    return is_shared_with_other_makers(value.upper()) and _on_another_makers_line(text, position)
+    """`value`, found at `position`, has a shape other makers share and stands on a line, or in a record, about
+    their equipment."""
+    return is_shared_with_other_makers(value.upper()) and (
+        _on_another_makers_line(text, position) or _record_names_another_maker(text, position)
+    )
 
 
 def unlabelled_serials(text: str) -> list[Found]:
@@ -250,6 +285,7 @@ def _others_labelled_serial(text: str, label: re.Match[str], token: re.Match[str
         _names_another_vendor(text, label)
         or _OTHER_VENDOR_RE.search(text, label.end(), token.start()) is not None
         or _last_named_is_another_maker(text, label.start())
+        or _record_names_another_maker(text, label.start())
     )
 
 
@@ -271,17 +307,14 @@ def _names_another_vendor(text: str, label: re.Match[str]) -> bool:
 
 
 def psu_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
-    """Power-supply serials right after a word naming the power supply (see _PSU_WORD)."""
+    """Power-supply serials of their own shape in a text that names a power supply (see _PSU_WORD)."""
+    if next(_PSU_WORD.finditer(text, scan), None) is None:
+        return []
     found: list[Found] = []
-    for word in _PSU_WORD.finditer(text, scan):
-        value = _PSU_SERIAL_AFTER_WORD_RE.match(text, word.end())
-        if value is not None:
-            items = _bullet_items(text, value.start(1), _PSU_SERIAL_IN_LIST_RE)
-            found += [(item.start(1), item.group(1).upper()) for item in items]
-        while value is not None:  # and the list it opens: "oba zasilacze: LBNNTMPL22190C i LBNNTMPL22190D"
-            found.append((value.start(1), value.group(1).upper()))
-            separator = _LIST_SEPARATOR_RE.match(text, value.end())
-            value = _PSU_SERIAL_IN_LIST_RE.match(text, separator.end()) if separator else None
+    for match in _PSU_SERIAL_FROM_DIGIT_RE.finditer(text):
+        start = match.start() - _PSU_LETTERS
+        if not _others_serial(text, start, text[start : match.end()]):
+            found.append((start, text[start : match.end()].upper()))
     return found
 
 

@@ -57,6 +57,17 @@ SERIALS_IN_TEXT = [
     ("Cisco obok, nasz przełącznik: S/N LBNNTMPL21094K", ["LBNNTMPL21094K"]),  # our device named after the maker
     ("PSU serial numbers:\n• LBNNTMPL22311C – rack 1\n• LBNNTMPL22318C – rack 2", ["LBNNTMPL22311C", "LBNNTMPL22318C"]),
     ("both PSUs: LBNNTMPL22190E and LBNNTMPL22190F", ["LBNNTMPL22190E", "LBNNTMPL22190F"]),
+    # a power-supply serial anywhere in a text that names a power supply, a paragraph after its label too
+    ("Numer seryjny zasilacza, który padł już drugi raz w tym miesiącu:\n\nLBNNTMPL21094K", ["LBNNTMPL21094K"]),
+    # a replacement's values told apart by a word
+    ("Zasilacz stary S/N LBNNTMPL21094K, nowy - LBNNTMPL22011R", ["LBNNTMPL21094K", "LBNNTMPL22011R"]),
+    ("S/N old: LBNNTMPL21094A, new: LBNNTMPL21094B", ["LBNNTMPL21094A", "LBNNTMPL21094B"]),
+    ("S/N 2011G-00289 -> 2011G-00301", ["2011G-00289", "2011G-00301"]),
+    # a record that names Extreme, or a device of no other maker, above a line naming another maker
+    ("Model: SLX 9150\nLokalizacja: obok routera Cisco\nS/N: EXH3349M005", ["EXH3349M005"]),
+    ("Urządzenie: przełącznik rdzeniowy\nLokalizacja: obok Cisco\nS/N: EXH3349M005", ["EXH3349M005"]),
+    ("Core: Extreme SLX 9150\nS/N: EXH3349M005\nEdge: Cisco C9200\nS/N: FOC2318X05A", ["EXH3349M005"]),
+    ("Padł router Cisco i nasz switch.\nS/N: EXH3349M005", ["EXH3349M005"]),  # prose, not a record
 ]
 
 
@@ -93,6 +104,11 @@ NOT_SERIALS = [
     "The HPE DL360 server also lost its link; for the record its S/N: CZ2049ABCD.",
     "Processor board ID FDO2231A1BC",  # Cisco's show version
     "Hostname\tS/N\nAB12CD34EF\t\n",  # the first cell below a column's label is another column's
+    # a device record of another maker: the serial's line names no equipment, the fields above name the maker
+    "Model: Cisco C9200-24P\nS/N: FOC2318X05A",
+    "Urządzenie: Cisco ISR4331\nLokalizacja: serwerownia\nSerial: FOC2318X05A\n",
+    "Model: Dell PowerEdge R740\nS/N: AB12CD34EF",
+    "power supplies are fine; licence key ABCDEFGH12345X (APC)",  # the PSU shape on another maker's line
 ]
 
 
