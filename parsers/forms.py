@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.schema import AttachmentMeta, Language, Reporter, ServiceRequest, missing_items
 from parsers.autoreply import text_message_auto_reply_reason
+from parsers.email import mail_text
 from parsers.email.attachments import attachment_text
 from parsers.identifiers import Identifiers, extract_identifiers
 from parsers.language import detect_language
@@ -98,10 +99,20 @@ def _attachments(payload: Mapping[str, Any]) -> tuple[ParsedAttachment, ...]:
     )
 
 
+def _readable(attachment: ParsedAttachment) -> str:
+    """An attached e-mail read as one (its body may be encoded, its own attachments hold text), other attachments as
+    an e-mail's are: by type, extension or content (a BOM, text under octet-stream)."""
+    if attachment.content_type == "message/rfc822" or attachment.filename.lower().endswith(".eml"):
+        try:
+            return mail_text(attachment.content)
+        except ParseError:
+            pass  # empty or binary under an e-mail's name: read as any other attachment
+    return attachment_text(attachment, None) or ""
+
+
 def _searchable_text(free_text: Sequence[str], attachments: Sequence[ParsedAttachment]) -> str:
-    """Free text, attachment file names and text attachments, one block each (file names can carry a serial)."""
-    # Attachments are read as an e-mail's are: by type, extension or content (a BOM, text under octet-stream).
-    parts = [*free_text, *(a.filename for a in attachments), *(attachment_text(a, None) or "" for a in attachments)]
+    """Free text, attachment file names and readable attachments, one block each (file names can carry a serial)."""
+    parts = [*free_text, *(a.filename for a in attachments), *(_readable(a) for a in attachments)]
     return "\n\n".join(part for part in parts if part)
 
 

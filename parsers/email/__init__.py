@@ -23,7 +23,7 @@ from parsers.phone import reporter_phone_in_text
 from parsers.result import ParsedIntake
 from parsers.threading import strip_reply_prefixes, subject_asks_escalation, subject_follow_up_tag
 
-__all__ = ["parse_email"]
+__all__ = ["mail_text", "parse_email"]
 
 
 def _thread_ids(headers: HeaderView) -> tuple[str, ...]:
@@ -41,6 +41,13 @@ def _reporter(headers: HeaderView, views: TextViews, lookalikes: MaskedText) -> 
 
 def _is_reply(headers: HeaderView, subject: str) -> bool:
     return headers.has("in-reply-to") or headers.has("references") or strip_reply_prefixes(subject) != subject
+
+
+def mail_text(raw: bytes) -> str:
+    """Everything readable in an e-mail where identifiers are sought: subject, body, enclosed messages, attachment
+    texts and file names (an e-mail attached to a portal submission). ParseError for input that is no e-mail."""
+    message, headers = read_message(raw)
+    return build_views(headers.text("subject"), read_structure(message), split_body).identifiers
 
 
 def parse_email(raw: bytes, *, mailbox: Mailbox, received_at: datetime) -> ParsedIntake:

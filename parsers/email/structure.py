@@ -13,12 +13,13 @@ from email.message import Message
 
 from parsers.email.attachments import attachment_text, build_attachment, safe_filename
 from parsers.email.charset import decode_bytes
+from parsers.email.decode import read_message
 from parsers.email.flowed import unflow
 from parsers.email.headers import HeaderView
 from parsers.email.html_text import html_to_text
 from parsers.email.part_info import PartInfo, describe
 from parsers.email.payload import payload_bytes
-from parsers.result import ParsedAttachment
+from parsers.result import ParsedAttachment, ParseError
 
 MAX_DEPTH = 12
 MAX_PARTS = 400
@@ -81,6 +82,17 @@ def _enclosed_summary(message: Message) -> str:
     return "\n".join(f"{name}: {value}" for name, value in fields if value)
 
 
+def _attached_mail(attachment: ParsedAttachment) -> Message | None:
+    """A file named .eml (sent as application/octet-stream or text/plain) holding an e-mail, parsed; else None."""
+    if not attachment.filename.lower().endswith(".eml"):
+        return None
+    try:
+        message, headers = read_message(attachment.content)
+    except ParseError:
+        return None
+    return message if headers.looks_like_mail() else None
+
+
 class _Walker:
     def __init__(self) -> None:
         self.content = MailContent()
@@ -141,7 +153,7 @@ class _Walker:
         elif content_type in ("text/plain", "text/html") and not info.is_attachment:
             target.append(self._text_of(part, info, content_type))
         else:
-            self._attachment(part, info)
+            self._attachment(part, info, depth)
 
     def _multipart(self, part: Message, info: PartInfo, depth: int, target: list[str]) -> None:
         children = _children(part)
@@ -179,7 +191,7 @@ class _Walker:
     def _enclosed(self, part: Message, info: PartInfo, depth: int) -> None:
         children = _children(part)
         if not children:
-            self._attachment(part, info)
+            self._attachment(part, info, depth)
             return
         inner = children[0]
         filename = safe_filename(info.filename or _subject_file_name(inner), info.content_type, self._position())
@@ -197,11 +209,16 @@ class _Walker:
     def _position(self) -> int:
         return len(self.content.attachments) + 1
 
-    def _attachment(self, part: Message, info: PartInfo) -> None:
+    def _attachment(self, part: Message, info: PartInfo, depth: int) -> None:
         filename = safe_filename(info.filename, info.content_type, self._position())
         attachment = build_attachment(filename, info.content_type, payload_bytes(part))
         self.content.attachments.append(attachment)
         self.content.attachment_texts.append(filename)
+        inner = _attached_mail(attachment)
+        if inner is not None:  # an .eml sent as a file: read as the enclosed message it is
+            self.content.enclosed.append(_enclosed_summary(inner))
+            self.walk(inner, depth + 1, self.content.enclosed)
+            return
         text = attachment_text(attachment, info.charset)
         if text:
             self.content.attachment_texts.append(text)

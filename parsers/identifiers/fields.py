@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 
 from parsers.identifiers.lookalikes import mask_lookalikes
-from parsers.identifiers.shapes import OTHER_MAKERS, contract_shape, is_distinctive_serial, is_labelled_serial
+from parsers.identifiers.shapes import (
+    EXTREME_NAMES,
+    OTHER_MAKERS,
+    contract_shape,
+    is_distinctive_serial,
+    is_labelled_serial,
+)
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:[-/.#][A-Za-z0-9]+)*")
 # A label glued to the value it names (`SN#2301G-00452`, `S/N.2214G-00417`, `PW-40146290`): the separators also join
@@ -23,6 +29,11 @@ _WORD_BEFORE_RE = re.compile(r"([^\W\d_]+)[ \t:#.'’]*\Z")
 _SOMETHING_ELSE_RE = re.compile(
     rf"{OTHER_MAKERS}|Meraki|UPS|XIQ|nazwa|name|hostname|host|klienta|customer|oferta|offer|quote", re.IGNORECASE
 )
+
+# A field that names another maker and nothing of Extreme's is about their device ("nie ma - podała FGT60FTK22019874
+# (to FortiGate)"): a value there needs a shape of Extreme's own.
+_OTHER_MAKER_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{OTHER_MAKERS}|Meraki)(?![A-Za-z0-9])", re.IGNORECASE)
+_EXTREME_NAME_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES})(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
@@ -51,9 +62,14 @@ def identifiers_in_field(value: str) -> tuple[list[str], list[str]]:
     serials: list[str] = []
     contracts: list[str] = []
     masked = mask_lookalikes(value)
+    about_another_maker = _OTHER_MAKER_RE.search(masked) is not None and _EXTREME_NAME_RE.search(masked) is None
     for token in _TOKEN_RE.finditer(masked):
         text = _GLUED_LABEL_RE.sub("", token.group(0))
-        if _named_as_something_else(masked, token.start()) and not is_distinctive_serial(text):
+        distinctive = is_distinctive_serial(text)
+        if _named_as_something_else(masked, token.start()) and not distinctive:
+            continue
+        if about_another_maker and not distinctive:
+            _classify(text, [], contracts)  # the field's contract numbers still count
             continue
         _classify(text, serials, contracts)
     return serials, contracts

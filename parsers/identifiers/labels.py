@@ -84,6 +84,11 @@ _OUR_DEVICE_RE = re.compile(
 _EXTREME_NAME_RE = re.compile(
     rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\s+engine|fabric\s+engine)(?![A-Za-z0-9])", re.IGNORECASE
 )
+# Extreme named only to be denied ("Juniper EX3400 (nie Extreme)"), or a model or device word that another maker's
+# name just before owns ("HPE Aruba 2930F-24G", "Cisco C9200 switch"): neither speaks for Extreme's equipment.
+_DENIAL_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:nie|not|non|no)[ \t-]*\Z", re.IGNORECASE)
+_DENIAL_WINDOW = 6
+_OWNED_GAP_RE = re.compile(r"[ \t]+(?:[^\s,;.()]+[ \t]+){0,2}")
 # A line of a device record: a short key, then its value ("Model: Cisco C9200", "Urządzenie - Dell R740").
 _FIELD_LINE_RE = re.compile(r"[ \t>*•·-]*[^\W\d_][^\n:=\t]{0,30}(?::|=|\t| - )")
 _MAX_RECORD_LINES = 4
@@ -172,13 +177,23 @@ _CONTRACT_LIST_RE = re.compile(
 _CONTRACT_ITEM_RE = re.compile(rf"(?:PW[\s-]*)?({PARTNERWORKS_CONTRACT})(?![A-Za-z0-9/-])")
 
 
+def _speaks_for_extreme(text: str, mention: re.Match[str], others: list[re.Match[str]]) -> bool:
+    """`mention` (of _OUR_DEVICE_RE or _EXTREME_NAME_RE) is not denied, nor owned by another maker named before it."""
+    if _DENIAL_BEFORE_RE.search(text, max(0, mention.start() - _DENIAL_WINDOW), mention.start()):
+        return False
+    return not any(
+        other.end() <= mention.start() and _OWNED_GAP_RE.fullmatch(text, other.end(), mention.start())
+        for other in others
+    )
+
+
 def _on_another_makers_line(text: str, position: int) -> bool:
     line_start = text.rfind("\n", 0, position) + 1
     line_end = text.find("\n", position)
     line_end = len(text) if line_end < 0 else line_end
-    return (
-        _OTHER_MAKER_RE.search(text, line_start, line_end) is not None
-        and _EXTREME_NAME_RE.search(text, line_start, line_end) is None
+    others = list(_OTHER_MAKER_RE.finditer(text, line_start, line_end))
+    return bool(others) and not any(
+        _speaks_for_extreme(text, name, others) for name in _EXTREME_NAME_RE.finditer(text, line_start, line_end)
     )
 
 
@@ -212,7 +227,9 @@ def _others_serial(text: str, position: int, value: str) -> bool:
     """`value`, found at `position`, has a shape other makers share and stands on a line, or in a record, about
     their equipment."""
     return is_shared_with_other_makers(value.upper()) and (
-        _on_another_makers_line(text, position) or _record_names_another_maker(text, position)
+        _on_another_makers_line(text, position)
+        or _last_named_is_another_maker(text, position)
+        or _record_names_another_maker(text, position)
     )
 
 
@@ -291,13 +308,18 @@ def _others_labelled_serial(text: str, label: re.Match[str], token: re.Match[str
 
 def _last_named_is_another_maker(text: str, position: int) -> bool:
     """On the line before `position`, another maker is named after the last Extreme product or device word: "The HPE
-    DL360 server also lost its link; its S/N: …", not "Cisco obok, nasz przełącznik: S/N …"."""
+    DL360 server also lost its link; its S/N: …", "… 5420F sn …, trzeci to Cisco C9200 FOC2418Y1JK", not "Cisco
+    obok, nasz przełącznik: S/N …"."""
     line_start = text.rfind("\n", 0, position) + 1
-    others = [match.end() for match in _OTHER_VENDOR_RE.finditer(text, line_start, position)]
+    others = list(_OTHER_VENDOR_RE.finditer(text, line_start, position))
     if not others:
         return False
-    ours = [match.end() for match in _OUR_DEVICE_RE.finditer(text, line_start, position)]
-    return others[-1] > (ours[-1] if ours else -1)
+    ours = [
+        match.end()
+        for match in _OUR_DEVICE_RE.finditer(text, line_start, position)
+        if _speaks_for_extreme(text, match, others)
+    ]
+    return others[-1].end() > (ours[-1] if ours else -1)
 
 
 def _names_another_vendor(text: str, label: re.Match[str]) -> bool:

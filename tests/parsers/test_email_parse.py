@@ -216,6 +216,39 @@ def test_bounce_reads_the_returned_message_but_not_its_subject_tag() -> None:
     assert "Final-Recipient" in parsed.body_text
 
 
+FACILITIES_MAIL = (
+    b"From: Facilities <desk@example.eu>\r\nSubject: AP dead again\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    + base64.encodebytes(b"Label on the unit: AP410C, SN 02503125110937.\n")
+)
+ATTACHED_EML = f"""From: a@b.pl
+To: pomoc@myhezo.pl
+Subject: AP
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="B"
+
+--B
+Content-Type: text/plain; charset=utf-8
+
+Przesyłam maila od administracji.
+--B
+Content-Type: application/octet-stream; name="dead.eml"
+Content-Disposition: attachment; filename="dead.eml"
+Content-Transfer-Encoding: base64
+
+{b64(FACILITIES_MAIL)}
+--B--
+"""
+
+
+def test_an_eml_file_sent_as_octet_stream_is_read_as_the_mail_it_encloses() -> None:
+    parsed = parse(ATTACHED_EML)
+    assert parsed.request.serial_numbers == ["02503125110937"]  # its own body is base64: read as mail, not as text
+    assert parsed.request.description == "Przesyłam maila od administracji."
+    assert [a.filename for a in parsed.attachments] == ["dead.eml"]
+    assert "Label on the unit" in parsed.body_text
+
+
 def test_endless_nesting_is_capped() -> None:
     inner = "From: x@y.pl\nSubject: deepest\nContent-Type: text/plain\n\nS/N 2011G-00289\n"
     for level in range(MAX_DEPTH + 10):

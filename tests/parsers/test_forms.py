@@ -162,6 +162,29 @@ def test_portal_attachment_file_name_is_searched() -> None:
     assert parse_portal(_portal(attachments=[attachment]), received_at=AT).request.serial_numbers == ["2011G-00289"]
 
 
+# A facilities desk's mail attached to a submission: its body is base64, so only reading it as mail finds the serial.
+FORWARDED_MAIL = (
+    b"From: Facilities <desk@example.eu>\r\nSubject: AP dead again\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    + base64.encodebytes(b"Label on the unit: AP410C, SN 02503125110937.\n")
+)
+
+
+@pytest.mark.parametrize(("filename", "content_type"), [("dead.eml", "message/rfc822"), ("dead.eml", "")])
+def test_portal_attached_mail_is_read_as_mail(filename: str, content_type: str) -> None:
+    content = base64.b64encode(FORWARDED_MAIL).decode()
+    attachment = {"filename": filename, "content_type": content_type, "content_base64": content}
+    parsed = parse_portal(_portal(serial_number="", attachments=[attachment]), received_at=AT)
+    assert parsed.request.serial_numbers == ["02503125110937"]
+
+
+def test_portal_attached_mail_that_is_no_mail_yields_nothing() -> None:
+    attachment = {"filename": "empty.eml", "content_type": "message/rfc822", "content_base64": ""}
+    parsed = parse_portal(_portal(serial_number="", attachments=[attachment]), received_at=AT)
+    assert parsed.request.serial_numbers == []
+    assert len(parsed.attachments) == 1
+
+
 def test_portal_bad_base64_is_a_clear_parse_error() -> None:
     attachment = {"filename": "show_tech.txt", "content_type": "text/plain", "content_base64": "not base64!"}
     with pytest.raises(ParseError, match=r"attachment 1 \(show_tech.txt\) is not valid base64"):

@@ -68,6 +68,8 @@ SERIALS_IN_TEXT = [
     ("Urządzenie: przełącznik rdzeniowy\nLokalizacja: obok Cisco\nS/N: EXH3349M005", ["EXH3349M005"]),
     ("Core: Extreme SLX 9150\nS/N: EXH3349M005\nEdge: Cisco C9200\nS/N: FOC2318X05A", ["EXH3349M005"]),
     ("Padł router Cisco i nasz switch.\nS/N: EXH3349M005", ["EXH3349M005"]),  # prose, not a record
+    ("Cisco C9200 wymieniony na SLX 9150, SN EXH3349M005", ["EXH3349M005"]),  # Extreme named last
+    ("Extreme 5420F-24P | 2411G-00850\nHPE Aruba 2930F-24G | CN0AKP71LZ", ["2411G-00850"]),
 ]
 
 
@@ -109,6 +111,12 @@ NOT_SERIALS = [
     "Urządzenie: Cisco ISR4331\nLokalizacja: serwerownia\nSerial: FOC2318X05A\n",
     "Model: Dell PowerEdge R740\nS/N: AB12CD34EF",
     "power supplies are fine; licence key ABCDEFGH12345X (APC)",  # the PSU shape on another maker's line
+    # named last before the value on its line, after the Extreme equipment; a model another maker's name owns;
+    # Extreme named only to be denied
+    "Extreme 5420F padł, trzeci to Cisco C9200 FOC2418Y1JK - nie nasz",
+    "dwa switche X465 nie działają, router Cisco (SN FGL2231A0KX) działa normalnie",
+    "Urządzenie | Numer seryjny\nHPE Aruba 2930F-24G | CN0AKP71LZ\n",
+    "Urządzenie\tNr seryjny\nJuniper EX3400-48T (nie Extreme)\tNX3121320088\n",
 ]
 
 
@@ -241,6 +249,9 @@ FIELDS = [
     ("918273645012", "12345678", [], []),
     ("2240G-01092", "PW40547743", ["2240G-01092"], ["40547743"]),  # the label glued to the number
     ("SN#2301G-00452, S/N.2214G-00417", "PW-40146290", ["2301G-00452", "2214G-00417"], ["40146290"]),
+    # a field about another maker's device: its values need an Extreme shape; a contract number still counts
+    ("nie ma - podała FGT60FTK22019874 (to FortiGate)", "40145317 (switch przy Cisco)", [], ["40145317"]),
+    ("2459G-00614 (obok Cisco)", "", ["2459G-00614"], []),
 ]
 
 
