@@ -11,7 +11,8 @@ import re
 
 from parsers.identifiers.lookalikes import mask_lookalikes
 from parsers.identifiers.shapes import (
-    EXTREME_NAMES,
+    EXTREME_NAME_RE,
+    OTHER_MAKER_RE,
     OTHER_MAKERS,
     contract_shape,
     is_distinctive_serial,
@@ -29,11 +30,6 @@ _WORD_BEFORE_RE = re.compile(r"([^\W\d_]+)[ \t:#.'’]*\Z")
 _SOMETHING_ELSE_RE = re.compile(
     rf"{OTHER_MAKERS}|Meraki|UPS|XIQ|nazwa|name|hostname|host|klienta|customer|oferta|offer|quote", re.IGNORECASE
 )
-
-# A field that names another maker and nothing of Extreme's is about their device ("nie ma - podała FGT60FTK22019874
-# (to FortiGate)"): a value there needs a shape of Extreme's own.
-_OTHER_MAKER_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{OTHER_MAKERS}|Meraki)(?![A-Za-z0-9])", re.IGNORECASE)
-_EXTREME_NAME_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES})(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 def _classify(token: str, serials: list[str], contracts: list[str]) -> None:
@@ -62,7 +58,9 @@ def identifiers_in_field(value: str) -> tuple[list[str], list[str]]:
     serials: list[str] = []
     contracts: list[str] = []
     masked = mask_lookalikes(value)
-    about_another_maker = _OTHER_MAKER_RE.search(masked) is not None and _EXTREME_NAME_RE.search(masked) is None
+    # A field that names another maker and nothing of Extreme's is about their device ("nie ma - podała
+    # FGT60FTK22019874 (to FortiGate)"): a serial there needs a shape of Extreme's own.
+    about_another_maker = OTHER_MAKER_RE.search(masked) is not None and EXTREME_NAME_RE.search(masked) is None
     for token in _TOKEN_RE.finditer(masked):
         text = _GLUED_LABEL_RE.sub("", token.group(0))
         distinctive = is_distinctive_serial(text)

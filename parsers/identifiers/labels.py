@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 
 from parsers.identifiers.columns import ColumnReader
 from parsers.identifiers.shapes import (
+    EXTREME_NAME_RE,
     EXTREME_NAMES,
     HEZO_CONTRACT_RE,
+    OTHER_MAKER_RE,
     OTHER_MAKERS,
     PARTNERWORKS_CONTRACT,
     PARTNERWORKS_CONTRACT_RE,
@@ -72,18 +74,13 @@ _MAX_FILLER_WORDS = 4
 # Extreme shape of its own.
 _OTHER_VENDOR_RE = re.compile(rf"(?<![A-Za-z0-9])(?:UPS|{OTHER_MAKERS})(?![A-Za-z0-9])", re.IGNORECASE)
 _VENDOR_WINDOW = 20  # "UPS APC (S/N …": the maker stands right before the label
-# A line (a sentence, an inventory row) that names only another maker's equipment: a serial on it whose shape other
-# makers share is theirs ("rtr-wan-01,Cisco,ISR4331/K9,FOC2318X05A"). "UPS" is no maker: a UPS fails beside a switch.
-_OTHER_MAKER_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{OTHER_MAKERS}|Meraki|Catalyst)(?![A-Za-z0-9])", re.IGNORECASE)
 # Words for the equipment a report is about: Extreme's names and models, and device words.
 _OUR_DEVICE_RE = re.compile(
     rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\w*|prze[lł][aą]czni\w*|stack\w*|ap|access\s+points?|"
     r"punkt\w*\s+dost[eę]pow\w*|zasilacz\w*|psu|modu[lł]\w*|module)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-_EXTREME_NAME_RE = re.compile(
-    rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\s+engine|fabric\s+engine)(?![A-Za-z0-9])", re.IGNORECASE
-)
+
 # Extreme named only to be denied ("Juniper EX3400 (nie Extreme)"), or a model or device word that another maker's
 # name just before owns ("HPE Aruba 2930F-24G", "Cisco C9200 switch"): neither speaks for Extreme's equipment.
 _DENIAL_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:nie|not|non|no)[ \t-]*\Z", re.IGNORECASE)
@@ -178,7 +175,7 @@ _CONTRACT_ITEM_RE = re.compile(rf"(?:PW[\s-]*)?({PARTNERWORKS_CONTRACT})(?![A-Za
 
 
 def _speaks_for_extreme(text: str, mention: re.Match[str], others: list[re.Match[str]]) -> bool:
-    """`mention` (of _OUR_DEVICE_RE or _EXTREME_NAME_RE) is not denied, nor owned by another maker named before it."""
+    """`mention` (of _OUR_DEVICE_RE or EXTREME_NAME_RE) is not denied, nor owned by another maker named before it."""
     if _DENIAL_BEFORE_RE.search(text, max(0, mention.start() - _DENIAL_WINDOW), mention.start()):
         return False
     return not any(
@@ -191,9 +188,9 @@ def _on_another_makers_line(text: str, position: int) -> bool:
     line_start = text.rfind("\n", 0, position) + 1
     line_end = text.find("\n", position)
     line_end = len(text) if line_end < 0 else line_end
-    others = list(_OTHER_MAKER_RE.finditer(text, line_start, line_end))
+    others = list(OTHER_MAKER_RE.finditer(text, line_start, line_end))
     return bool(others) and not any(
-        _speaks_for_extreme(text, name, others) for name in _EXTREME_NAME_RE.finditer(text, line_start, line_end)
+        _speaks_for_extreme(text, name, others) for name in EXTREME_NAME_RE.finditer(text, line_start, line_end)
     )
 
 
@@ -203,7 +200,7 @@ def _record_names_another_maker(text: str, position: int) -> bool:
     line_start = text.rfind("\n", 0, position) + 1
     line_end = text.find("\n", position)
     line_end = len(text) if line_end < 0 else line_end
-    if _OTHER_MAKER_RE.search(text, line_start, line_end) or _OUR_DEVICE_RE.search(text, line_start, line_end):
+    if OTHER_MAKER_RE.search(text, line_start, line_end) or _OUR_DEVICE_RE.search(text, line_start, line_end):
         return False
     names_another = False
     end = line_start - 1
@@ -213,9 +210,9 @@ def _record_names_another_maker(text: str, position: int) -> bool:
         start = text.rfind("\n", 0, end) + 1
         if _FIELD_LINE_RE.match(text, start, end) is None or _SERIAL_LABEL.exact.search(text, start, end):
             break
-        if _EXTREME_NAME_RE.search(text, start, end):
+        if EXTREME_NAME_RE.search(text, start, end):
             return False
-        if _OTHER_MAKER_RE.search(text, start, end):
+        if OTHER_MAKER_RE.search(text, start, end):
             names_another = True
         elif _OUR_DEVICE_RE.search(text, start, end):
             return False  # "Urządzenie: przełącznik rdzeniowy": a device no other maker is named for

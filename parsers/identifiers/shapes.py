@@ -98,6 +98,15 @@ EXTREME_NAMES = (
 )
 """Extreme's names, platforms and model numbers as written in reports (lower case, for IGNORECASE patterns)."""
 
+# A line (a sentence, an inventory row) that names only another maker's equipment: a serial on it whose shape other
+# makers share is theirs ("rtr-wan-01,Cisco,ISR4331/K9,FOC2318X05A"). "UPS" is no maker: a UPS fails beside a switch.
+OTHER_MAKER_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{OTHER_MAKERS}|Meraki|Catalyst)(?![A-Za-z0-9])", re.IGNORECASE)
+"""Another maker (or a product line of theirs) named in a text."""
+EXTREME_NAME_RE = re.compile(
+    rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\s+engine|fabric\s+engine)(?![A-Za-z0-9])", re.IGNORECASE
+)
+"""Extreme, one of its platforms or one of its models named in a text."""
+
 _SERIAL_SHAPES_OTHERS_DO_NOT_SHARE = re.compile(rf"{EXOS_SERIAL}|{VOSS_SERIAL}|{AP_SERIAL}")
 
 
