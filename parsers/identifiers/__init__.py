@@ -10,6 +10,7 @@ labels may begin, instead of a pass per search.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -19,13 +20,14 @@ from parsers.identifiers import labels
 from parsers.identifiers.fields import identifiers_in_field
 from parsers.identifiers.labels import (
     hezo_contracts,
+    is_other_makers_serial,
     labelled_contracts,
     labelled_serials,
     psu_serials,
     unlabelled_serials,
 )
 from parsers.identifiers.lookalikes import MaskedText, mask_lookalikes, masked_lookalikes
-from parsers.identifiers.shapes import is_labelled_serial
+from parsers.identifiers.shapes import is_labelled_serial, is_shared_with_other_makers
 from parsers.wordscan import LabelGroup
 
 __all__ = ["Identifiers", "MaskedText", "extract_identifiers", "mask_lookalikes", "masked_lookalikes"]
@@ -44,6 +46,14 @@ _MASKED_TEXT_LABELS = LabelGroup((*labels.LABEL_SEARCHES, *cli_logs.LABEL_SEARCH
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
+
+
+def _given_as_another_makers(value: str, masked: str) -> bool:
+    """`value` stands in `masked` (case aside), each time as another maker's serial."""
+    if not is_shared_with_other_makers(value):
+        return False
+    positions = [match.start() for match in re.finditer(re.escape(value), masked, re.IGNORECASE)]
+    return bool(positions) and all(is_other_makers_serial(masked, at, masked[at : at + len(value)]) for at in positions)
 
 
 def extract_identifiers(
@@ -65,9 +75,14 @@ def extract_identifiers(
     if lookalikes is None or lookalikes.text != text:
         lookalikes = masked_lookalikes(text)
     masked = lookalikes.masked
+    # A field may hold another maker's serial that the text explains ("w polu wpisałem numer sąsiedniego HPE Aruba
+    # 2930F (CN0BKP62MX)"): a value the text gives only as another maker's is not taken from the field either.
+    serials = [value for value in serials if not _given_as_another_makers(value, masked)]
     scan = _MASKED_TEXT_LABELS.scan(masked)
     from_cli = [
-        (at, value.upper()) for at, value in serial_candidates_in_cli_output(masked, scan) if is_labelled_serial(value)
+        (at, value.upper())
+        for at, value in serial_candidates_in_cli_output(masked, scan)
+        if is_labelled_serial(value) and not is_other_makers_serial(masked, at, value)
     ]
     layout = lookalikes.text
     in_text = unlabelled_serials(masked) + labelled_serials(masked, scan, layout) + psu_serials(masked, scan) + from_cli

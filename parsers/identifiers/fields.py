@@ -28,7 +28,7 @@ _GLUED_CONTRACT_LABEL_RE = re.compile(r"(?:pw|um[oó]w[^\W\d_]*|kontrakt[^\W\d_]
 _GLUED_SERIAL_LABEL_RE = re.compile(r"(?:s/n|sn)(?=\d)", re.IGNORECASE)
 _WORD_BEFORE_RE = re.compile(r"([^\W\d_]+)[ \t:#.'’]*\Z")
 _SOMETHING_ELSE_RE = re.compile(
-    rf"{OTHER_MAKERS}|Meraki|UPS|XIQ|nazwa|name|hostname|host|klienta|customer|oferta|offer|quote", re.IGNORECASE
+    rf"{OTHER_MAKERS}|UPS|XIQ|nazwa|name|hostname|host|klienta|customer|oferta|offer|quote", re.IGNORECASE
 )
 
 

@@ -85,7 +85,12 @@ _OUR_DEVICE_RE = re.compile(
 # name just before owns ("HPE Aruba 2930F-24G", "Cisco C9200 switch"): neither speaks for Extreme's equipment.
 _DENIAL_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:nie|not|non|no)[ \t-]*\Z", re.IGNORECASE)
 _DENIAL_WINDOW = 6
-_OWNED_GAP_RE = re.compile(r"[ \t]+(?:[^\s,;.()]+[ \t]+){0,2}")
+_OWNED_GAP_RE = re.compile(r"[ \t]*\n?[ \t]*(?<=\s)(?:[^\s,;.()]+[ \t]*\n?[ \t]*(?<=\s)){0,2}")
+# Where the words that name a value's device may start: its own line, or the line before when the sentence runs on
+# from there (mail clients wrap prose: "… przełącznik Cisco Catalyst 3750X-48P⏎(S/N FDO1629P1AB) …").
+_SENTENCE_END_RE = re.compile(r"[^\W\d_]{2}[.!?](?=\s)|\n[ \t]*\n")
+# Cisco's `show inventory`: "PID: C9300-48P , VID: V02 , SN: FOC2041Z1GK", the maker named nowhere near.
+_CISCO_INVENTORY_LINE_RE = re.compile(r"\bPID:[^\n]*\bVID:")
 # A line of a device record: a short key, then its value ("Model: Cisco C9200", "Urządzenie - Dell R740").
 _FIELD_LINE_RE = re.compile(r"[ \t>*•·-]*[^\W\d_][^\n:=\t]{0,30}(?::|=|\t| - )")
 _MAX_RECORD_LINES = 4
@@ -188,6 +193,8 @@ def _on_another_makers_line(text: str, position: int) -> bool:
     line_start = text.rfind("\n", 0, position) + 1
     line_end = text.find("\n", position)
     line_end = len(text) if line_end < 0 else line_end
+    if _CISCO_INVENTORY_LINE_RE.search(text, line_start, line_end):
+        return True
     others = list(OTHER_MAKER_RE.finditer(text, line_start, line_end))
     return bool(others) and not any(
         _speaks_for_extreme(text, name, others) for name in EXTREME_NAME_RE.finditer(text, line_start, line_end)
@@ -210,9 +217,10 @@ def _record_names_another_maker(text: str, position: int) -> bool:
         start = text.rfind("\n", 0, end) + 1
         if _FIELD_LINE_RE.match(text, start, end) is None or _SERIAL_LABEL.exact.search(text, start, end):
             break
-        if EXTREME_NAME_RE.search(text, start, end):
+        others = list(OTHER_MAKER_RE.finditer(text, start, end))
+        if any(_speaks_for_extreme(text, name, others) for name in EXTREME_NAME_RE.finditer(text, start, end)):
             return False
-        if OTHER_MAKER_RE.search(text, start, end):
+        if others:
             names_another = True
         elif _OUR_DEVICE_RE.search(text, start, end):
             return False  # "Urządzenie: przełącznik rdzeniowy": a device no other maker is named for
@@ -220,7 +228,7 @@ def _record_names_another_maker(text: str, position: int) -> bool:
     return names_another
 
 
-def _others_serial(text: str, position: int, value: str) -> bool:
+def is_other_makers_serial(text: str, position: int, value: str) -> bool:
     """`value`, found at `position`, has a shape other makers share and stands on a line, or in a record, about
     their equipment."""
     return is_shared_with_other_makers(value.upper()) and (
@@ -235,7 +243,7 @@ def unlabelled_serials(text: str) -> list[Found]:
     return [
         (start, text[start:end].upper())
         for start, end in unlabelled_serial_spans(text)
-        if is_distinctive_serial(text[start:end]) and not _others_serial(text, start, text[start:end])
+        if is_distinctive_serial(text[start:end]) and not is_other_makers_serial(text, start, text[start:end])
     ]
 
 
@@ -294,7 +302,7 @@ def _others_labelled_serial(text: str, label: re.Match[str], token: re.Match[str
     """The value after a serial label is another maker's: named right before the label or between it and the value,
     or on the line, which names no Extreme equipment."""
     if is_distinctive_serial(token.group(0)):
-        return _others_serial(text, token.start(), token.group(0))
+        return is_other_makers_serial(text, token.start(), token.group(0))
     return (
         _names_another_vendor(text, label)
         or _OTHER_VENDOR_RE.search(text, label.end(), token.start()) is not None
@@ -307,16 +315,29 @@ def _last_named_is_another_maker(text: str, position: int) -> bool:
     """On the line before `position`, another maker is named after the last Extreme product or device word: "The HPE
     DL360 server also lost its link; its S/N: …", "… 5420F sn …, trzeci to Cisco C9200 FOC2418Y1JK", not "Cisco
     obok, nasz przełącznik: S/N …"."""
-    line_start = text.rfind("\n", 0, position) + 1
-    others = list(_OTHER_VENDOR_RE.finditer(text, line_start, position))
+    start = _sentence_start(text, position)
+    others = list(_OTHER_VENDOR_RE.finditer(text, start, position))
     if not others:
         return False
     ours = [
         match.end()
-        for match in _OUR_DEVICE_RE.finditer(text, line_start, position)
+        for match in _OUR_DEVICE_RE.finditer(text, start, position)
         if _speaks_for_extreme(text, match, others)
     ]
     return others[-1].end() > (ours[-1] if ours else -1)
+
+
+def _sentence_start(text: str, position: int) -> int:
+    """The start of the line at `position`, or of the line before when the sentence runs on from it."""
+    line_start = text.rfind("\n", 0, position) + 1
+    if line_start < 2 or text[line_start - 2] == "\n":
+        return line_start
+    start = text.rfind("\n", 0, line_start - 1) + 1
+    if _FIELD_LINE_RE.match(text, start, line_start) or _FIELD_LINE_RE.match(text, line_start, position):
+        return line_start  # lines of a record or a form: each names its own device (see _record_names_another_maker)
+    for end in _SENTENCE_END_RE.finditer(text, start, line_start):
+        start = end.end()
+    return start
 
 
 def _names_another_vendor(text: str, label: re.Match[str]) -> bool:
@@ -332,7 +353,7 @@ def psu_serials(text: str, scan: LabelScan | None = None) -> list[Found]:
     found: list[Found] = []
     for match in _PSU_SERIAL_FROM_DIGIT_RE.finditer(text):
         start = match.start() - _PSU_LETTERS
-        if not _others_serial(text, start, text[start : match.end()]):
+        if not is_other_makers_serial(text, start, text[start : match.end()]):
             found.append((start, text[start : match.end()].upper()))
     return found
 
@@ -351,7 +372,7 @@ def labelled_serials(text: str, scan: LabelScan | None = None, layout: str | Non
             found += [
                 (at, cell.upper())
                 for at, cell in column
-                if is_labelled_serial(cell) and not _others_serial(text, at, cell)
+                if is_labelled_serial(cell) and not is_other_makers_serial(text, at, cell)
             ]
         token = _value_after_label(text, label.end(), same_line=column is not None)
         if token is not None and _others_labelled_serial(text, label, token):

@@ -90,9 +90,11 @@ def is_distinctive_serial(value: str) -> bool:
 
 OTHER_MAKERS = (
     r"APC|Eaton|Cisco|HPE?|Aruba|Dell|Fortinet|FortiGate|Juniper|Ubiquiti|UniFi|MikroTik|Huawei|Synology|QNAP|Lenovo|"
-    r"Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto"
+    r"Supermicro|Zyxel|TP-?Link|Netgear|Sophos|Palo\s+Alto|"
+    r"Catalyst|Nexus|Meraki|ProCurve|ProLiant|PowerEdge|ThinkSystem|Smart-UPS"
 )
-"""Makers of equipment beside Extreme's in a report, whose serials are not ours (an alternation, no groups)."""
+"""Makers of equipment beside Extreme's in a report, and their product lines named without the maker ("obok Nexus
+9300"), whose serials are not ours (an alternation, no groups)."""
 EXTREME_NAMES = (
     r"extreme\w*|exos|voss|slx|mlx\w*|ironware|brocade|vsp|vdx|summit|ers|x\d{3}\w*|\d{4}[a-z]?-\d{2}\w*|ap\d{3}\w*"
 )
@@ -100,7 +102,7 @@ EXTREME_NAMES = (
 
 # A line (a sentence, an inventory row) that names only another maker's equipment: a serial on it whose shape other
 # makers share is theirs ("rtr-wan-01,Cisco,ISR4331/K9,FOC2318X05A"). "UPS" is no maker: a UPS fails beside a switch.
-OTHER_MAKER_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{OTHER_MAKERS}|Meraki|Catalyst)(?![A-Za-z0-9])", re.IGNORECASE)
+OTHER_MAKER_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{OTHER_MAKERS})(?![A-Za-z0-9])", re.IGNORECASE)
 """Another maker (or a product line of theirs) named in a text."""
 EXTREME_NAME_RE = re.compile(
     rf"(?<![A-Za-z0-9])(?:{EXTREME_NAMES}|switch\s+engine|fabric\s+engine)(?![A-Za-z0-9])", re.IGNORECASE

@@ -70,6 +70,12 @@ SERIALS_IN_TEXT = [
     ("Padł router Cisco i nasz switch.\nS/N: EXH3349M005", ["EXH3349M005"]),  # prose, not a record
     ("Cisco C9200 wymieniony na SLX 9150, SN EXH3349M005", ["EXH3349M005"]),  # Extreme named last
     ("Extreme 5420F-24P | 2411G-00850\nHPE Aruba 2930F-24G | CN0AKP71LZ", ["2411G-00850"]),
+    # a sentence wrapped by the mail client: the maker named on the line before
+    (
+        "stary przełącznik Cisco Catalyst 3750X-48P\n(S/N FDO1629P1AB) na nowy X465-48P, S/N 2249G-01166.",
+        ["2249G-01166"],
+    ),
+    ("Router Cisco działa.\nSN: EXH3349M005 nie działa", ["EXH3349M005"]),  # ... not across a sentence's end
 ]
 
 
@@ -117,6 +123,10 @@ NOT_SERIALS = [
     "dwa switche X465 nie działają, router Cisco (SN FGL2231A0KX) działa normalnie",
     "Urządzenie | Numer seryjny\nHPE Aruba 2930F-24G | CN0AKP71LZ\n",
     "Urządzenie\tNr seryjny\nJuniper EX3400-48T (nie Extreme)\tNX3121320088\n",
+    # key/value lines of another maker's output; a product line named without its maker
+    " leaf-1    Cisco N9K-C93180YC-FX      SN: FDO2317Q0LX OK",
+    'NAME: "Chassis", DESCR: "C9300-48P"\nPID: C9300-48P , VID: V02 , SN: FOC2041Z1GK',
+    "SLX 9150 restartuje się, obok Nexus 9300 (SN FDO2318R0PK) działa",
 ]
 
 
@@ -270,6 +280,15 @@ def test_fields_come_first_and_duplicates_collapse() -> None:
         contract_fields=["40012345"],
     )
     assert found == Identifiers(("2011G-00289", "2011G-00290"), ("40012345",))
+
+
+def test_a_field_value_the_text_gives_as_another_makers_is_dropped() -> None:
+    text = "W polu numer seryjny wpisałem numer sąsiedniego HPE Aruba 2930F (CN0BKP62MX), żeby było wiadomo, gdzie."
+    assert extract_identifiers(text, serial_fields=["CN0BKP62MX"]).serial_numbers == ()
+    # ... but not one the text gives as Extreme's, nor one it does not mention
+    text = "Obok Cisco stoi nasz przełącznik X465, S/N EXH3349M005."
+    assert extract_identifiers(text, serial_fields=["EXH3349M005"]).serial_numbers == ("EXH3349M005",)
+    assert extract_identifiers("Cisco obok.", serial_fields=["LBNNTMPL21094K"]).serial_numbers == ("LBNNTMPL21094K",)
 
 
 def test_identifiers_is_frozen() -> None:
