@@ -80,7 +80,6 @@ _OUR_DEVICE_RE = re.compile(
     r"punkt\w*\s+dost[eę]pow\w*|zasilacz\w*|psu|modu[lł]\w*|module)(?![A-Za-z0-9])",
     re.IGNORECASE,
 )
-
 # Extreme named only to be denied ("Juniper EX3400 (nie Extreme)"), or a model or device word that another maker's
 # name just before owns ("HPE Aruba 2930F-24G", "Cisco C9200 switch"): neither speaks for Extreme's equipment.
 _DENIAL_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:nie|not|non|no)[ \t-]*\Z", re.IGNORECASE)
@@ -189,24 +188,30 @@ def _speaks_for_extreme(text: str, mention: re.Match[str], others: list[re.Match
     )
 
 
-def _on_another_makers_line(text: str, position: int) -> bool:
-    line_start = text.rfind("\n", 0, position) + 1
+def _line_around(text: str, position: int) -> tuple[int, int]:
     line_end = text.find("\n", position)
-    line_end = len(text) if line_end < 0 else line_end
+    return text.rfind("\n", 0, position) + 1, len(text) if line_end < 0 else line_end
+
+
+def _makers_named(text: str, start: int, end: int) -> tuple[bool, bool]:
+    """(another maker is named, Extreme is named and the name speaks for it) in text[start:end]."""
+    others = list(OTHER_MAKER_RE.finditer(text, start, end))
+    extreme = any(_speaks_for_extreme(text, name, others) for name in EXTREME_NAME_RE.finditer(text, start, end))
+    return bool(others), extreme
+
+
+def _on_another_makers_line(text: str, position: int) -> bool:
+    line_start, line_end = _line_around(text, position)
     if _CISCO_INVENTORY_LINE_RE.search(text, line_start, line_end):
         return True
-    others = list(OTHER_MAKER_RE.finditer(text, line_start, line_end))
-    return bool(others) and not any(
-        _speaks_for_extreme(text, name, others) for name in EXTREME_NAME_RE.finditer(text, line_start, line_end)
-    )
+    another, extreme = _makers_named(text, line_start, line_end)
+    return another and not extreme
 
 
 def _record_names_another_maker(text: str, position: int) -> bool:
     """The line at `position` names no equipment, and the field lines right above it, back to the previous serial
     line, name another maker and nothing of Extreme's: a device record ("Model: Cisco C9200" over "S/N: …")."""
-    line_start = text.rfind("\n", 0, position) + 1
-    line_end = text.find("\n", position)
-    line_end = len(text) if line_end < 0 else line_end
+    line_start, line_end = _line_around(text, position)
     if OTHER_MAKER_RE.search(text, line_start, line_end) or _OUR_DEVICE_RE.search(text, line_start, line_end):
         return False
     names_another = False
@@ -217,10 +222,10 @@ def _record_names_another_maker(text: str, position: int) -> bool:
         start = text.rfind("\n", 0, end) + 1
         if _FIELD_LINE_RE.match(text, start, end) is None or _SERIAL_LABEL.exact.search(text, start, end):
             break
-        others = list(OTHER_MAKER_RE.finditer(text, start, end))
-        if any(_speaks_for_extreme(text, name, others) for name in EXTREME_NAME_RE.finditer(text, start, end)):
+        another, extreme = _makers_named(text, start, end)
+        if extreme:
             return False
-        if others:
+        if another:
             names_another = True
         elif _OUR_DEVICE_RE.search(text, start, end):
             return False  # "Urządzenie: przełącznik rdzeniowy": a device no other maker is named for
